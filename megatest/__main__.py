@@ -1,0 +1,3 @@
+from megatest.cli.entry import main
+
+raise SystemExit(main())

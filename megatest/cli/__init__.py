@@ -1,0 +1,1 @@
+"""The command line: a sectioned Typer app plus the legacy single-dash front door."""

@@ -1,0 +1,159 @@
+"""Translate the original's single-dash command lines onto the sectioned CLI.
+
+`megatest -run -target a/b -runname r -testpatt 't%'` becomes
+`megatest runs start --target a/b --runname r --testpatt 't%'`. The original decides what
+to do from the *action* flag present (`-run`, `-show-config`, ...); every other single-dash
+word is an option with or without a value. Test helpers use `:state S` style parameters,
+which become `--state S`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from megatest.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Action:
+    command: tuple[str, ...]
+    # legacy option -> new option, for options that only make sense with this action
+    options: dict[str, str] = field(default_factory=dict)
+    # legacy positional words after the action flag become this option (e.g. `-m comment`)
+    value_option: str | None = None
+
+
+# Action flags, in the priority the original checks them when several are given.
+ACTIONS: dict[str, Action] = {
+    "-run": Action(("runs", "start")),
+    "-runtests": Action(("runs", "start"), value_option="--testpatt"),
+    "-runall": Action(("runs", "start")),
+    "-remove-runs": Action(("runs", "remove")),
+    "-set-state-status": Action(("runs", "set-state-status"), value_option="--state-status"),
+    "-set-run-status": Action(("runs", "set-status"), value_option="--status"),
+    "-get-run-status": Action(("runs", "get-status")),
+    "-lock": Action(("runs", "lock")),
+    "-unlock": Action(("runs", "unlock")),
+    "-kill-runs": Action(("runs", "kill")),
+    "-list-runs": Action(("query", "runs"), value_option="--runname"),
+    "-show-config": Action(("query", "config")),
+    "-show-runconfig": Action(("query", "runconfig")),
+    "-show-keys": Action(("query", "keys")),
+    "-list-targets": Action(("query", "targets")),
+    "-list-db-targets": Action(("query", "db-targets")),
+    "-test-status": Action(("test", "status")),
+    "-step": Action(("test", "step"), value_option="--name"),
+    "-set-values": Action(("test", "set-values")),
+    "-load-test-data": Action(("test", "load-data")),
+    "-setlog": Action(("test", "setlog"), value_option="--path"),
+    "-set-toplog": Action(("test", "set-toplog"), value_option="--path"),
+    "-summarize-items": Action(("test", "summarize-items")),
+    "-execute": Action(("test", "execute"), value_option="--cmdinfo"),
+    "-server": Action(("server", "start")),
+    "-stop-server": Action(("server", "stop")),
+    "-list-servers": Action(("server", "list")),
+    "-cleanup-db": Action(("db", "cleanup")),
+    "-rebuild-db": Action(("db", "migrate")),
+}
+
+# Options with a value: legacy -> sectioned.
+VALUE_OPTIONS: dict[str, str] = {
+    "-target": "--target",
+    "-reqtarg": "--target",  # plus --reqtarg, added below
+    "-runname": "--runname",
+    "-testpatt": "--testpatt",
+    "-itempatt": "--itempatt",
+    "-tagexpr": "--tagexpr",
+    "-modepatt": "--modepatt",
+    "-setvars": "--setvars",
+    "-rerun": "--rerun",
+    "-dumpmode": "--format",
+    "-section": "--section",
+    "-var": "--var",
+    "-state": "--state",
+    "-status": "--status",
+    "-m": "--comment",
+    "-config": "--config",
+    "-start-dir": "--area",
+    "-area": "--area",
+    "-transport": "--transport",
+    "-debug": "--debug",
+    "-o": "--output",
+}
+
+# Options without a value.
+FLAG_OPTIONS: dict[str, str] = {
+    "-rerun-clean": "--rerun-clean",
+    "-rerun-all": "--rerun-all",
+    "-preclean": "--preclean",
+    "-force": "--force",
+    "-keep-records": "--keep-records",
+    "-run-wait": "--wait",
+    "-no-cache": "--no-cache",
+    "-repl": "--repl",
+}
+
+# Options that the original accepts but that change nothing here.
+IGNORED_FLAGS = {"-v", "-q", "-archive-target"}
+
+
+def translate(argv: list[str]) -> list[str]:
+    """Map a legacy argument list onto the sectioned CLI; raise UsageError if impossible."""
+    action_flag = next((a for a in argv if a in ACTIONS), None)
+    if action_flag is None:
+        unknown = next((a for a in argv if a.startswith("-") and not a.startswith("--")), argv[0])
+        raise UsageError(f"unknown legacy option {unknown!r}; see `megatest --help`")
+    action = ACTIONS[action_flag]
+    out: list[str] = []
+    area_first: list[str] = []
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word == action_flag:
+            i += 1
+            # words after the action flag that are not options are its value
+            if action.value_option and i < len(argv) and not _is_option(argv[i]):
+                out += [action.value_option, argv[i]]
+                i += 1
+            continue
+        if word in ACTIONS:
+            raise UsageError(f"{action_flag} and {word} cannot be combined")
+        if word.startswith(":") and len(word) > 1:
+            # test-helper parameters: `:state RUNNING` -> `--state RUNNING`
+            if i + 1 >= len(argv):
+                raise UsageError(f"{word} needs a value")
+            out += ["--" + word[1:], argv[i + 1]]
+            i += 2
+            continue
+        if word in VALUE_OPTIONS:
+            if i + 1 >= len(argv):
+                raise UsageError(f"{word} needs a value")
+            new = VALUE_OPTIONS[word]
+            if new == "--area":
+                area_first += [new, argv[i + 1]]
+            else:
+                out += [new, argv[i + 1]]
+                if word == "-reqtarg":
+                    out.append("--reqtarg")
+            i += 2
+            continue
+        if word in FLAG_OPTIONS:
+            out.append(FLAG_OPTIONS[word])
+            i += 1
+            continue
+        if word in IGNORED_FLAGS:
+            i += 1
+            continue
+        if word.startswith("--"):
+            out.append(word)
+            i += 1
+            continue
+        if word.startswith("-"):
+            raise UsageError(f"unknown legacy option {word!r} for {action_flag}")
+        out.append(word)
+        i += 1
+    return [*area_first, *action.command, *out]
+
+
+def _is_option(word: str) -> bool:
+    return word.startswith("-") or word.startswith(":")

@@ -1,0 +1,7 @@
+"""Query the area: configs, targets, tests, runs."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)
