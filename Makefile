@@ -2,6 +2,8 @@
 #   make demo    set up the venv and run the bundled example area
 #   make test    set up the venv and run the test suite
 #   make bench   run the benchmarks under scripts/bench/
+#   ./configure && make          build/megatest, the standalone binary (Nuitka)
+#   make install DESTDIR=... PREFIX=...   make package   make check-dist   make dist-bench
 -include config.mk
 
 PYTHON ?= python3
@@ -11,17 +13,21 @@ STAMP  := $(VENV)/.installed
 DEMO_AREA ?= examples/demo
 
 .PHONY: venv demo test lint bench clean
+.DEFAULT_GOAL := all
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --upgrade pip
-	$(VPY) -m pip install --quiet -e '.[dev]'
+	$(VPY) -m pip install --quiet --config-settings editable_mode=compat -e '.[dev]'
+	$(VPY) -m compileall -q megatest >/dev/null
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/megatest --area $(DEMO_AREA) query area-tests --target ubuntu/gcc12 --format text
+	rm -rf $(DEMO_AREA)/.db $(DEMO_AREA)/links $(DEMO_AREA)/runs
+	mkdir -p $(DEMO_AREA)/runs
+	$(VENV)/bin/megatest --area $(DEMO_AREA) runs start --target ubuntu/gcc12 --runname demo
 
 test: $(STAMP)
 	$(VPY) -m ruff check megatest tests scripts
@@ -35,3 +41,75 @@ bench: $(STAMP)
 
 clean:
 	rm -rf build dist *.egg-info
+
+# --- distribution: standalone binary, install, packages ------------------------------------
+# `make test` never depends on anything below; only `all`/`build` and later compile.
+BUILD_DIR   := build
+NUITKA_OUT  := $(BUILD_DIR)/nuitka
+DIST_DIR    := $(NUITKA_OUT)/megatest.dist
+BINARY      := $(BUILD_DIR)/megatest
+BUILD_STAMP := $(VENV)/.build-installed
+DIST_SOURCES := $(shell find megatest -type f ! -path '*/__pycache__/*' ! -name '*.pyc') \
+	scripts/dist/megatest_main.py scripts/dist/build_binary.sh
+MANPAGE     := $(BUILD_DIR)/share/megatest.1.gz
+COMPLETIONS := $(BUILD_DIR)/share/megatest.bash $(BUILD_DIR)/share/_megatest
+DIST_PY     := $(VPY) scripts/dist/distpkg.py
+
+.PHONY: all build configured install package check-dist dist-bench dist-clean
+
+all: build
+
+build: $(BINARY) $(MANPAGE) $(COMPLETIONS)
+	@$(VPY) scripts/dist/figures.py --binary $(BINARY) --python $(VPY) --out $(BUILD_DIR)/figures.txt
+
+configured:
+	@test -n "$(DISTRO)" || { echo "make: no config.mk: run ./configure first (see ./configure --help)" >&2; exit 1; }
+
+$(BUILD_STAMP): $(STAMP)
+	$(VPY) -m pip install --quiet -e '.[build]'
+	touch $@
+
+$(BINARY): $(BUILD_STAMP) $(DIST_SOURCES) config.mk | configured
+	CC=$(CC) STRIP=$(STRIP) sh scripts/dist/build_binary.sh $(VPY) $(NUITKA_OUT) $(NUITKA_DISTRO_FLAGS)
+	ln -sfn nuitka/megatest.dist/megatest.bin $@
+	touch -h $@
+
+$(MANPAGE): $(BINARY) scripts/dist/make_manpage.py
+	@mkdir -p $(@D)
+	$(VPY) scripts/dist/make_manpage.py $(BINARY) | gzip -9n > $@
+
+$(BUILD_DIR)/share/megatest.bash: $(BINARY)
+	@mkdir -p $(@D)
+	_MEGATEST_COMPLETE=source_bash $(BINARY) > $@
+
+$(BUILD_DIR)/share/_megatest: $(BINARY)
+	@mkdir -p $(@D)
+	_MEGATEST_COMPLETE=source_zsh $(BINARY) > $@
+
+# Layout: the program folder in LIBDIR/megatest, a BINDIR/megatest symlink to its executable
+# megatest.bin (inside the folder, `megatest/` is the package's data directory).
+install: build
+	$(DIST_PY) install --dist $(DIST_DIR) --destdir "$(DESTDIR)" \
+		--libdir "$(LIBDIR)" --bindir "$(BINDIR)" --mandir "$(MANDIR)" \
+		--man $(MANPAGE) --bash-completion $(BUILD_DIR)/share/megatest.bash \
+		--bash-completion-dir "$(PKG_BASH_COMPLETION_DIR)" \
+		--zsh-completion $(BUILD_DIR)/share/_megatest \
+		--zsh-completion-dir "$(PKG_ZSH_COMPLETION_DIR)"
+
+package: build
+	rm -rf $(BUILD_DIR)/pkgroot
+	$(MAKE) --no-print-directory install DESTDIR=$(abspath $(BUILD_DIR)/pkgroot)
+	$(DIST_PY) package --profile distro/$(DISTRO).mk --root $(BUILD_DIR)/pkgroot \
+		--binary $(BINARY) --out $(BUILD_DIR) \
+		--prefix "$(PREFIX)" --sysconfdir "$(SYSCONFDIR)" --libdir "$(LIBDIR)"
+
+check-dist: build
+	sh scripts/dist/check_dist.sh $(BINARY)
+
+# Two full builds (cold caches, then warm); the figures are printed by the `build` it ends with.
+dist-bench: $(BUILD_STAMP) | configured
+	CC=$(CC) STRIP=$(STRIP) sh scripts/dist/dist_bench.sh $(VPY) $(BUILD_DIR)
+	@$(MAKE) --no-print-directory build
+
+dist-clean:
+	rm -rf $(BUILD_DIR) config.mk

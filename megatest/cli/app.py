@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -30,7 +29,7 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     area: AreaOption = None,
-    version: Optional[bool] = typer.Option(
+    version: bool | None = typer.Option(
         None, "--version", callback=_version, is_eager=True, help="Show the version and exit."
     ),
 ) -> None:
@@ -44,6 +43,15 @@ def _register() -> None:
     from megatest.cli import query
 
     app.add_typer(query.app, name="query", help=query.__doc__)
+    from megatest.cli import runs
+
+    app.add_typer(runs.app, name="runs", help=runs.__doc__)
+    from megatest.cli import test
+
+    app.add_typer(test.app, name="test", help=test.__doc__)
+    from megatest.cli import db
+
+    app.add_typer(db.app, name="db", help=db.__doc__)
 
 
 _register()

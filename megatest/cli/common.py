@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
+from megatest.config.area import find_area
 from megatest.errors import UsageError
 
+__all__ = ["AreaOption", "Format", "FormatOption", "check_format", "find_area", "resolve_area"]
+
 AreaOption = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option(
         "--area",
         help="Megatest area (folder holding megatest.config). Default: $MT_RUN_AREA_HOME, "
@@ -39,15 +42,6 @@ def check_format(fmt: str, allowed: tuple[str, ...] = ("json", "ini", "text")) -
     if fmt not in allowed:
         raise UsageError(f"unknown --format {fmt!r}; choose one of {', '.join(allowed)}")
     return fmt
-
-
-def find_area(start: Path | None = None) -> Path | None:
-    """Walk up from `start` (default: cwd) to the first folder holding megatest.config."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "megatest.config").is_file():
-            return folder
-    return None
 
 
 def resolve_area(ctx: typer.Context | None, area: Path | None) -> Path:

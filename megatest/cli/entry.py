@@ -21,10 +21,23 @@ def main(argv: list[str] | None = None) -> int:
     from megatest.errors import MegatestError
 
     try:
+        if args and _is_test_helper(args):
+            # `$MT_MEGATEST -test-status ...` / `megatest test step ...` from inside a test:
+            # answered without Typer or SQLAlchemy (megatest.engine.helpers).
+            from megatest.engine.helpers import run_helper
+
+            return run_helper(args)
         if args and _is_legacy(args):
             from megatest.cli.legacy import translate
 
             args = translate(args)
+        if args[:2] == ["query", "config"] or args[2:4] == ["query", "config"]:
+            # Called from inside tests (`-show-config -section S -var V`): skip Typer.
+            from megatest.cli.query_config import fast_main
+
+            code = fast_main(args)
+            if code is not None:
+                return code
         from megatest.cli.app import run_app
 
         return run_app(args)
@@ -34,6 +47,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("megatest: interrupted", file=sys.stderr)
         return 130
+
+
+def _is_test_helper(args: list[str]) -> bool:
+    if "--help" in args or "-h" in args:
+        return False
+    from megatest.engine.helpers import ACTIONS, legacy_action
+
+    if args[0] == "test":
+        return len(args) > 1 and args[1] in ACTIONS
+    return legacy_action(args) is not None
 
 
 def _is_legacy(args: list[str]) -> bool:

@@ -66,6 +66,7 @@ VALUE_OPTIONS: dict[str, str] = {
     "-tagexpr": "--tagexpr",
     "-modepatt": "--modepatt",
     "-setvars": "--setvars",
+    "-contour": "--contour",
     "-rerun": "--rerun",
     "-dumpmode": "--format",
     "-section": "--section",
@@ -100,6 +101,9 @@ IGNORED_FLAGS = {"-v", "-q", "-archive-target"}
 def translate(argv: list[str]) -> list[str]:
     """Map a legacy argument list onto the sectioned CLI; raise UsageError if impossible."""
     action_flag = next((a for a in argv if a in ACTIONS), None)
+    if action_flag is None and any(a in ("-rerun-clean", "-rerun-all") for a in argv):
+        # these two start a run on their own, like -run (reference 1.1 step 8)
+        argv, action_flag = ["-run", *argv], "-run"
     if action_flag is None:
         unknown = next((a for a in argv if a.startswith("-") and not a.startswith("--")), argv[0])
         raise UsageError(f"unknown legacy option {unknown!r}; see `megatest --help`")

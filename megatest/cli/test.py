@@ -1,0 +1,93 @@
+"""Helpers called from inside a running test (state, steps, test data, logs, comments).
+
+The work is done in megatest.engine.helpers, which the console entry calls directly for these
+commands (no Typer import); this module gives them `--help` and a place in `megatest --help`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)
+
+Opt = Annotated[str | None, typer.Option()]
+
+
+def _run(action: str, **opts: str | None) -> None:
+    from megatest.engine.helpers import run_helper
+
+    argv = ["test", action]
+    for key, value in opts.items():
+        if value is not None:
+            argv += [f"--{key}", value]
+    raise typer.Exit(run_helper(argv))
+
+
+@app.command("status")
+def status(
+    state: Opt = None,
+    status: Annotated[str | None, typer.Option(help="A status word, or a number: 0 PASS, else FAIL.")] = None,
+    comment: Annotated[str | None, typer.Option("--comment", "-m")] = None,
+    category: Opt = None, variable: Opt = None, value: Opt = None, expected: Opt = None,
+    tol: Opt = None, units: Opt = None,
+) -> None:
+    """Set the test's state and/or status (and optionally record one value)."""
+    _run("status", state=state, status=status, comment=comment, category=category,
+         variable=variable, value=value, expected=expected, tol=tol, units=units)
+
+
+@app.command("step")
+def step(
+    name: Annotated[str, typer.Option(help="Step name.")],
+    state: Annotated[str, typer.Option(help="start or end.")],
+    status: Opt = None,
+    setlog: Annotated[str | None, typer.Option(help="The step's log file.")] = None,
+    comment: Annotated[str | None, typer.Option("--comment", "-m")] = None,
+) -> None:
+    """Record a step row."""
+    _run("step", name=name, state=state, status=status, setlog=setlog, comment=comment)
+
+
+@app.command("set-values")
+def set_values(
+    value: Annotated[str, typer.Option()], expected: Annotated[str, typer.Option()],
+    tol: Annotated[str, typer.Option(help="Allowed difference, or one of > < >= <=.")],
+    category: Opt = None, variable: Opt = None, units: Opt = None,
+    comment: Annotated[str | None, typer.Option("--comment", "-m")] = None,
+    status: Opt = None, type: Opt = None,
+) -> None:
+    """Record one measurement (status pass/fail computed from value, expected and tol)."""
+    _run("set-values", value=value, expected=expected, tol=tol, category=category,
+         variable=variable, units=units, comment=comment, status=status, type=type)
+
+
+@app.command("load-data")
+def load_data() -> None:
+    """Read CSV lines from stdin: category,variable,value,expected,tol,units,comment,status,type."""
+    _run("load-data")
+
+
+@app.command("setlog")
+def setlog(path: Annotated[str, typer.Option(help="Log file, relative to the test directory.")]) -> None:
+    """Set the test's main log file."""
+    _run("setlog", path=path)
+
+
+@app.command("set-toplog")
+def set_toplog(path: Annotated[str, typer.Option()]) -> None:
+    """Set the top-level (parent) test's log file."""
+    _run("set-toplog", path=path)
+
+
+@app.command("comment")
+def comment(text: Annotated[str, typer.Argument(help="The comment.")]) -> None:
+    """Set the test's comment."""
+    _run("comment", comment=text)
+
+
+@app.command("summarize-items")
+def summarize_items() -> None:
+    """Write the parent test's items summary page."""
+    _run("summarize-items")

@@ -1,0 +1,316 @@
+"""`tests/<name>/testconfig`: how it is read (reference 4.1) and a typed model (4.2).
+
+The same file is read in different environments: for planning (mode "return-procs", so a
+`KEY [system cmd]` value stays a callable until the queue needs it, item variables not yet
+set) and at launch (mode True, item variables set). `[pre-launch-env-vars]` values are
+shell-evaluated and exported into the env mapping given to the read, on purpose: the
+original leaks them into the runner's environment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Collection, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from megatest.config.items import (
+    Item,
+    ItemMaps,
+    check_itemmap,
+    expand_items,
+    has_deferred,
+    itemmaps_from,
+    lookup_itemmap,
+)
+from megatest.config.megatest_config import parse_number
+from megatest.config.patterns import hms_to_seconds, split_tags, split_ws
+from megatest.config.reader import Config, Diagnostic, read_config
+from megatest.errors import ConfigError
+
+TESTCONFIG_NAME = "testconfig"
+PRE_LAUNCH_ENV_PATT = "pre-launch-env-vars"
+
+# [requirements] mode words; `itemmatch` is another name for `itemwait`.
+MODES = ("normal", "toplevel", "itemwait", "exclusive")
+_MODE_ALIASES = {"itemmatch": "itemwait"}
+
+# [skip] keys in the order they are checked; only the first present one counts.
+SKIP_KEYS = ("prevrunning", "fileexists", "rundelay")
+
+# `stepname [{params}] command`: the {params} prefix is parsed and ignored.
+_STEP_RX = re.compile(r"(\{([^}]*)\}[ \t]*|)(.*)")
+
+ReadMode = Literal["plan", "launch", "raw"]
+
+
+@dataclass(frozen=True)
+class EzStep:
+    name: str
+    command: str
+    params: str | None  # the text inside `{...}`, "for future use" in the original
+
+
+@dataclass(frozen=True)
+class SkipRule:
+    """The `[skip]` check that applies: kind is prevrunning, fileexists or rundelay."""
+
+    kind: str
+    value: str
+    path: Path | None = None  # fileexists: resolved against the test's source dir
+    seconds: int | None = None  # rundelay: the `15m 15s` form in seconds
+
+
+@dataclass
+class TestConfig:
+    """One test's testconfig, read in one environment."""
+
+    __test__ = False  # not a pytest test class
+
+    name: str
+    test_dir: Path
+    raw: Config
+    waiton: list[str]
+    waitor: list[str]
+    modes: list[str]
+    priority: int | float
+    runtimelim: int | None  # seconds; None: use [setup] runtimelim
+    itemmaps: ItemMaps
+    skip: SkipRule | None
+    ezsteps: list[EzStep]
+    logpro: dict[str, str]
+    test_meta: dict[str, str]
+    tags: list[str]
+    jobgroup: str | None
+    triggers: dict[str, str]
+    disks: dict[str, str] | None  # replaces megatest.config [disks] when present
+    runscript: str | None
+    pre_launch_env_overrides: dict[str, str]
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def path(self) -> Path:
+        return self.test_dir / TESTCONFIG_NAME
+
+    @property
+    def itemized(self) -> bool:
+        """Has `[items]` or `[itemstable]` (even empty): the runner then expands items."""
+        return self.raw.has_section("items") or self.raw.has_section("itemstable")
+
+    @property
+    def items_deferred(self) -> bool:
+        """Some item value is a `[system]` call that `items()` will run."""
+        return has_deferred(self.raw.section("items"), self.raw.section("itemstable"))
+
+    def items(self) -> list[Item]:
+        """The expanded items (section 5); `[Item(())]` for a non-itemized test, `[]` for
+        zero items. Deferred values are run now, in the env/cwd of the read."""
+        items = self.raw.section("items") if self.raw.has_section("items") else None
+        table = self.raw.section("itemstable") if self.raw.has_section("itemstable") else None
+        return expand_items(items, table)
+
+    def itemmap_for(self, prerequisite: str) -> str | None:
+        """The map turning this (waiting) test's item path into `prerequisite`'s.
+
+        Rows are selected by the prerequisite's name everywhere (the manual's reading; the
+        original used the waiting test's own name in db:compare-itempaths, see decisions).
+        """
+        return lookup_itemmap(self.itemmaps, prerequisite)
+
+    def map_item_path(self, prerequisite: str, item_path: str) -> str:
+        from megatest.config.items import apply_itemmap
+
+        mapping = self.itemmap_for(prerequisite)
+        return item_path if mapping is None else apply_itemmap(mapping, item_path)
+
+    def logpro_for(self, step: str) -> str | None:
+        return self.logpro.get(step)
+
+    def triggers_for(self, state: str, status: str) -> list[str]:
+        """Trigger commands for a change to STATE/STATUS: keys `STATE/STATUS`, `STATE/`,
+        `/STATUS`, in that order."""
+        keys = (f"{state}/{status}", f"{state}/", f"/{status}")
+        return [self.triggers[k] for k in keys if k in self.triggers]
+
+
+def _str(value: object) -> str | None:
+    if callable(value):
+        value = value()
+    return value if isinstance(value, str) else None
+
+
+def _words(value: object) -> list[str]:
+    text = _str(value)
+    return split_ws(text) if text is not None else []
+
+
+def _str_section(config: Config, name: str) -> dict[str, str]:
+    return {k: v for k, v in config.section(name).items() if isinstance(v, str)}
+
+
+def build_testconfig(
+    name: str,
+    test_dir: Path,
+    config: Config,
+    *,
+    known_tests: Collection[str] | None = None,
+) -> TestConfig:
+    """Type a read testconfig. `known_tests` (all test names of the area) drops unknown
+    waitons with a diagnostic; None keeps every name."""
+    path = str(test_dir / TESTCONFIG_NAME)
+    diags = config.diagnostics
+    req = config.section("requirements")
+    waiton = _dependencies(req.get("waiton"), name, known_tests, "waiton", path, diags)
+    waitor = _dependencies(req.get("waitor"), name, known_tests, "waitor", path, diags)
+    modes = []
+    for word in _words(req.get("mode")):
+        mode = _MODE_ALIASES.get(word, word)
+        if mode in MODES:
+            modes.append(mode)
+        else:
+            diags.append(Diagnostic(path, 0, f"unknown [requirements] mode {word!r} ignored"))
+    priority = parse_number(_str(req.get("priority")))
+    runtimelim = _str(req.get("runtimelim"))
+    itemmaps = itemmaps_from(_str(req.get("itemmap")), config.section("itemmap"))
+    for _, mapping in itemmaps:
+        try:
+            check_itemmap(mapping)
+        except ConfigError as exc:
+            raise ConfigError(exc.message, path=path) from None
+    meta = _str_section(config, "test_meta")
+    return TestConfig(
+        name=name,
+        test_dir=test_dir,
+        raw=config,
+        waiton=waiton,
+        waitor=waitor,
+        modes=modes or ["normal"],
+        priority=priority if priority is not None else 0,
+        runtimelim=hms_to_seconds(runtimelim) if runtimelim is not None else None,
+        itemmaps=itemmaps,
+        skip=_skip_rule(config.section("skip"), test_dir),
+        ezsteps=_ezsteps(config.section("ezsteps"), path),
+        logpro=_str_section(config, "logpro"),
+        test_meta=meta,
+        tags=split_tags(meta.get("tags")),
+        jobgroup=meta.get("jobgroup"),
+        triggers=_str_section(config, "triggers"),
+        disks=_str_section(config, "disks") if config.has_section("disks") else None,
+        runscript=_str(config.lookup("setup", "runscript")),
+        pre_launch_env_overrides=_str_section(config, "pre-launch-env-overrides"),
+        diagnostics=diags,
+    )
+
+
+def _dependencies(
+    value: object,
+    name: str,
+    known: Collection[str] | None,
+    what: str,
+    path: str,
+    diags: list[Diagnostic],
+) -> list[str]:
+    """waiton/waitor names: a deferred value is run now; self and unknown names dropped."""
+    out: list[str] = []
+    for dep in _words(value):
+        if dep == name:
+            diags.append(Diagnostic(path, 0, f"test {name} lists itself in {what}; ignored"))
+        elif known is not None and dep not in known:
+            diags.append(Diagnostic(path, 0, f"{what} {dep!r}: no such test; ignored"))
+        elif dep not in out:
+            out.append(dep)
+    return out
+
+
+def _skip_rule(section: Mapping[str, object], test_dir: Path) -> SkipRule | None:
+    for kind in SKIP_KEYS:
+        if kind not in section:
+            continue
+        value = _str(section[kind]) or ""
+        if kind == "fileexists":
+            return SkipRule(kind, value, path=test_dir / value if value else test_dir)
+        if kind == "rundelay":
+            return SkipRule(kind, value, seconds=hms_to_seconds(value))
+        return SkipRule(kind, value)
+    return None
+
+
+def _ezsteps(section: Mapping[str, object], path: str) -> list[EzStep]:
+    steps = []
+    for step, value in section.items():
+        text = _str(value) or ""
+        if "\n" in text:
+            # The original's step parser cannot match a multi-line value and fails at run
+            # time; refuse it at read time instead, with the fix in the message.
+            raise ConfigError(
+                f"[ezsteps] {step}: a step must be one line (join lines with a trailing \\)",
+                path=path,
+            )
+        found = _STEP_RX.fullmatch(text)
+        assert found is not None  # the pattern matches any single line
+        steps.append(EzStep(step, found.group(3), found.group(2)))
+    return steps
+
+
+def testconfig_env(
+    base: Mapping[str, str],
+    *,
+    toppath: Path,
+    test_name: str,
+    runname: str | None = None,
+    item: Item | None = None,
+) -> dict[str, str]:
+    """The env a testconfig is read in: base + MT_RUN_AREA_HOME, MT_TEST_NAME, and for a
+    launch MT_RUNNAME, MT_ITEMPATH, MT_ITEM_INFO and every item variable."""
+    env = dict(base)
+    env["MT_RUN_AREA_HOME"] = str(toppath)
+    env["MT_TEST_NAME"] = test_name
+    if runname is not None:
+        env["MT_RUNNAME"] = runname
+    if item is not None:
+        env.update(item.env())
+    return env
+
+
+def read_testconfig(
+    test_dir: str | os.PathLike[str],
+    *,
+    toppath: str | os.PathLike[str],
+    mode: ReadMode = "plan",
+    env: MutableMapping[str, str] | None = None,
+    target: str | None = None,
+    runname: str | None = None,
+    item: Item | None = None,
+    known_tests: Collection[str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+) -> TestConfig:
+    """Read `<test_dir>/testconfig` (test name = the dir's name).
+
+    mode "plan": allow "return-procs" ([system] values deferred), item vars not set;
+    "launch": allow True with `item`'s variables set; "raw": allow False, no environ-patt
+    (triggers/test_meta reads). MT_TEST_NAME (and the rest of `testconfig_env`) is set in `env`
+    before reading; `env` is updated in place ([pre-launch-env-vars] exports). cwd defaults
+    to the area. Raises ConfigError when the file is missing.
+    """
+    # absolute: the reader resolves a relative path against `cwd`, not the process cwd
+    folder = Path(test_dir).resolve()
+    top = Path(toppath).resolve()
+    name = folder.name
+    path = folder / TESTCONFIG_NAME
+    env = dict(os.environ) if env is None else env
+    env.update(testconfig_env(env, toppath=top, test_name=name, runname=runname, item=item))
+    allow: bool | str = {"plan": "return-procs", "launch": True, "raw": False}[mode]
+    config = read_config(
+        path,
+        allow=allow,
+        environ_patt=PRE_LAUNCH_ENV_PATT if allow else None,
+        env=env,
+        cwd=str(cwd if cwd is not None else top),
+        toppath=str(top),
+        target=target,
+    )
+    if config is None:
+        raise ConfigError(f"test {name!r} has no testconfig", path=str(path))
+    return build_testconfig(name, folder, config, known_tests=known_tests)

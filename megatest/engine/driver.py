@@ -1,0 +1,500 @@
+"""`runs start`: config -> selection -> scheduler -> local launcher -> store, in one process.
+
+The loop: ask the scheduler what to do, write its decisions (registrations, blocked reasons,
+LAUNCHED), hand launches to the LocalLauncher, then block in the launcher's poll until a child
+exits or a deadline (heartbeat, runtime limit, the next check for kill requests) is due. Every
+state change a job reports goes to the store and to the scheduler through StoreReporter.
+
+Restart: the run lock (runlock.py) proves no other runner is alive, so rows still LAUNCHED/
+RUNNING are stale: their leftover processes are killed and the rows become INCOMPLETE/DEAD,
+which the rerun rules launch again; COMPLETED rows are kept. Nothing is lost and nothing that
+completed runs twice.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TextIO
+
+from megatest.engine.model import RUNNING_STATES, Key, Limits, Load, Row, TestPlan, full_name
+from megatest.engine.progress import GOOD, Progress, label
+from megatest.engine.request import RunRequest
+from megatest.engine.rerun import CLEANRERUN_STATES, CLEANRERUN_STATUSES, RerunPolicy
+from megatest.errors import MegatestError, UsageError
+
+if TYPE_CHECKING:
+    from megatest.config.area import Area
+    from megatest.config.testconfig import TestConfig
+    from megatest.engine.launching import LaunchContext
+    from megatest.engine.recorder import StoreReporter
+    from megatest.engine.scheduler import Launch, Scheduler
+    from megatest.executor.reporter import TestRef
+    from megatest.launch.local import LocalLauncher
+    from megatest.store.api import Store
+
+KILL_CHECK_INTERVAL = 1.0  # seconds between reads of KILLREQ rows written by other processes
+LOAD_REFRESH_INTERVAL = 1.0  # seconds between reads of what other runs have running
+STALE_COMMENT = "the runner died while this test was {state}; it runs again"
+
+
+@dataclass
+class RunOutcome:
+    run_id: int
+    exit_code: int
+    counts: dict[str, int] = field(default_factory=dict)
+    failures: list[tuple[str, str, str]] = field(default_factory=list)  # name, state/status, why
+
+
+def start_run(request: RunRequest, out: TextIO | None = None) -> RunOutcome:
+    """Run (or resume) the run `request` describes; returns the outcome (exit code 0/1)."""
+    from megatest.config.area import open_area
+    from megatest.engine.runlock import RunLock
+    from megatest.store import paths
+    from megatest.store.api import Store
+
+    out = out or sys.stdout
+    env = dict(os.environ)
+    area = open_area(request.area, target=request.target, reqtarg=request.reqtarg, env=env)
+    for diag in area.diagnostics:
+        print(f"megatest: warning: {diag.path}:{diag.line}: {diag.message}", file=sys.stderr)
+    store = Store.open(area.toppath, fields=area.config.fields)
+    try:
+        run_id = store.get_or_create_run(
+            area.keyvals(), request.runname, contour=request.contour
+        )
+        with RunLock(paths.db_dir(area.toppath), run_id):
+            runner = Runner(area, request, store, run_id, out)
+            return runner.run()
+    finally:
+        store.close()
+
+
+class Runner:
+    def __init__(self, area: Area, request: RunRequest, store: Store, run_id: int, out: TextIO):
+        self.area = area
+        self.request = request
+        self.store = store
+        self.run_id = run_id
+        self.out = out
+        self.configs: dict[str, TestConfig] = {}
+        self.ids: dict[Key, int] = {}
+        self.dirs: dict[Key, tuple[str, str]] = {}
+        self.progress = Progress(f"{request.target}/{request.runname}", out, quiet=request.quiet)
+        self._stop: str | None = None
+        self._load = Load()
+        self._load_at = 0.0
+        self._last_launch = 0.0
+        self._top_dirs: set[Key] = set()
+        self._persisting = False
+
+    # ----------------------------------------------------------------- setup
+
+    def _config(self, name: str) -> TestConfig:
+        cfg = self.configs.get(name)
+        if cfg is None:
+            cfg = self.ctx.read_test(name)
+            for diag in cfg.diagnostics:
+                print(f"megatest: warning: {diag.path}:{diag.line}: {diag.message}", file=sys.stderr)
+            self.configs[name] = cfg
+        return cfg
+
+    def _testpatt(self) -> str | None:
+        patt = self.request.testpatt
+        runconfigs = self.area.runconfigs
+        if runconfigs is None:
+            return None if self.request.modepatt else (patt or "%")
+        return runconfigs.resolve_testpatt(patt, self.request.modepatt)
+
+    def _plans(self, names: list[str], selection) -> list[TestPlan]:
+        plans = []
+        for name in names:
+            cfg = self._config(name)
+            items: object = None
+            if cfg.itemized:
+                if cfg.items_deferred:
+                    items = self._deferred_items(name)
+                else:
+                    items = cfg.items()
+            plans.append(
+                TestPlan(
+                    name=name,
+                    waitons=tuple(selection.waitons.get(name, cfg.waiton)),
+                    modes=frozenset(cfg.modes),
+                    priority=int(cfg.priority),
+                    jobgroup=cfg.jobgroup,
+                    items=items,  # type: ignore[arg-type]
+                    item_wanted=lambda path, n=name: selection.item_wanted(n, path),
+                    itemmap=cfg.map_item_path if cfg.itemmaps else None,
+                    payload=cfg,
+                )
+            )
+        return plans
+
+    def _deferred_items(self, name: str) -> Callable[[], list]:
+        def evaluate() -> list:
+            # evaluated once the prerequisites allow it, in the run's environment
+            return self.ctx.read_test(name, mode="launch").items()
+
+        return evaluate
+
+    def _recover(self, rows: dict[Key, Row], records) -> None:
+        """Rows a dead runner left LAUNCHED/RUNNING/KILLREQ: kill leftovers, mark them."""
+        from megatest.engine.launching import env_pid_matches
+
+        for rec in records:
+            key = (rec.testname, rec.item_path)
+            if rec.state not in RUNNING_STATES and rec.state != "KILLREQ":
+                continue
+            if rec.item_path == "" and (rec.testname, "") in rows and any(
+                k[0] == rec.testname and k[1] for k in rows
+            ):
+                continue  # an itemized test's top row follows its items
+            pid = rec.attemptnum
+            if pid and env_pid_matches(pid, str(self.area.toppath), rec.testname, rec.item_path):
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            if rec.state == "KILLREQ":
+                state, status, comment = "KILLED", "KILLED", "killed while no runner was alive"
+            else:
+                state, status = "INCOMPLETE", "DEAD"
+                comment = STALE_COMMENT.format(state=rec.state)
+            self.store.set_test_state_status(self.run_id, rec.id, state, status, comment)
+            rows[key] = Row(state, status, comment)
+            self.progress.change(full_name(key), state, status, comment)
+
+    def _resets(self, rows: dict[Key, Row], selected: set[str]) -> None:
+        """--rerun-clean / --rerun-all / [setup] allow-auto-rerun, on the selected tests only."""
+        setup = self.area.config
+        for key, row in rows.items():
+            if key[0] not in selected:
+                continue
+            new: tuple[str, str] | None = None
+            if self.request.rerun_all:
+                new = ("NOT_STARTED", "n/a")
+            elif self.request.rerun_clean:
+                states = setup.cleanrerun_states or list(CLEANRERUN_STATES)
+                statuses = setup.cleanrerun_statuses or list(CLEANRERUN_STATUSES)
+                if row.state in states or row.status in statuses:
+                    new = ("NOT_STARTED", "n/a")
+            else:
+                for state, status in setup.setup.allow_auto_rerun:
+                    if (not state or state == row.state) and (not status or status == row.status):
+                        new = ("NOT_STARTED", row.status)
+                        break
+            if new is not None and (row.state, row.status) != new:
+                self.store.set_test_state_status(self.run_id, self.ids[key], new[0], new[1])
+                rows[key] = Row(new[0], new[1], row.comment)
+
+    # ----------------------------------------------------------------- the run
+
+    def run(self) -> RunOutcome:
+        from megatest.engine.launching import LaunchContext
+        from megatest.engine.recorder import StoreReporter
+        from megatest.engine.scheduler import Scheduler
+        from megatest.engine.selection import select_tests
+        from megatest.launch.local import LocalLauncher
+        from megatest.store.testwrite import TestWriter
+
+        testpatt = self._testpatt()
+        if testpatt is None:
+            print(f"megatest: no test pattern ({self.request.modepatt} not set in runconfigs)",
+                  file=self.out)
+            return RunOutcome(self.run_id, 0)
+        self.ctx: LaunchContext = LaunchContext.build(self.area, self.request, self.run_id)
+        selection = select_tests(
+            list(self.ctx.test_dirs), self._config, testpatt, self.request.tagexpr
+        )
+        for warning in selection.warnings:
+            print(f"megatest: warning: {warning}", file=sys.stderr)
+        if not selection.names:
+            if not self.request.quiet:
+                print(f"megatest: no tests match {testpatt!r}", file=self.out)
+            return RunOutcome(self.run_id, 0)
+        self._write_test_meta(selection.names)
+        records = self.store.get_tests(self.run_id)
+        rows: dict[Key, Row] = {}
+        for rec in records:
+            key = (rec.testname, rec.item_path)
+            self.ids[key] = rec.id
+            self.dirs[key] = (rec.shortdir, rec.rundir)
+            rows[key] = Row(rec.state, rec.status, rec.comment or "")
+        self._recover(rows, records)
+        self._resets(rows, set(selection.names))
+        policy = RerunPolicy.from_option(self.request.rerun, self.request.force)
+        setup = self.area.config.setup
+        limits = Limits(
+            max_concurrent_jobs=max(1, int(setup.max_concurrent_jobs)),
+            jobgroups={k: int(v) for k, v in self.area.config.jobgroups.items()},
+            launch_delay=float(setup.launch_delay or 0),
+        )
+        plans = self._plans(selection.names, selection)
+        self.sched: Scheduler = Scheduler(
+            plans, rows, should_run=lambda key, row: policy.should_run(row), limits=limits
+        )
+        # other runners count this run's running tests against their limits while it runs
+        self.store.set_run_state_status(self.run_id, state="RUNNING")
+        writer = TestWriter(self.area.toppath, self.run_id)
+        try:
+            self.reporter: StoreReporter = StoreReporter(
+                self.store, writer, self.run_id, self._changed
+            )
+            for key, row in rows.items():
+                self.reporter.states[key] = (row.state, row.status)
+            self.launcher: LocalLauncher = LocalLauncher()
+            self._loop()
+        finally:
+            writer.close()
+        self.store.rollup_run(self.run_id)
+        return self._outcome(plans)
+
+    def _loop(self) -> None:
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        next_kill_check = time.monotonic() + KILL_CHECK_INTERVAL
+        try:
+            while True:
+                if self._stop is not None:
+                    self._shutdown()
+                    return
+                now = time.monotonic()
+                decision = self.sched.decide(self._external_load(now), self._launch_budget(now))
+                self._apply(decision)
+                if self.sched.finished() and not self.launcher.running:
+                    self.reporter.flush()
+                    return
+                now = time.monotonic()
+                if now >= next_kill_check:
+                    self._check_kill_requests()
+                    next_kill_check = now + KILL_CHECK_INTERVAL
+                wait = max(0.0, next_kill_check - now)
+                delay = self.sched.limits.launch_delay
+                if delay and self.sched.ready_count():
+                    wait = min(wait, max(0.0, self._last_launch + delay - now))
+                self.reporter.flush(everything=False)
+                if self.launcher.running:
+                    self.launcher.poll(wait)
+                else:
+                    # nothing of ours runs: we wait for other runs (limits, exclusive) or a delay
+                    time.sleep(min(wait, 0.5) or 0.05)
+                self.progress.draw()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        self._stop = signal.Signals(signum).name
+
+    def _shutdown(self) -> None:
+        """SIGINT/SIGTERM: kill what runs (INCOMPLETE/KILLED, rerun next time), then stop."""
+        self.launcher.kill_all(f"runner got {self._stop}", state="INCOMPLETE", status="KILLED")
+        give_up = time.monotonic() + 10
+        while self.launcher.running and time.monotonic() < give_up:
+            self.launcher.poll(0.2)
+        self.reporter.flush()
+        raise RunInterrupted(f"interrupted by {self._stop}; running tests were killed")
+
+    def _launch_budget(self, now: float) -> int | None:
+        delay = self.sched.limits.launch_delay
+        if not delay:
+            return None
+        return 1 if now - self._last_launch >= delay else 0
+
+    def _external_load(self, now: float) -> Load:
+        """What other runs of the area have running (limits count all runs, reference 1.10)."""
+        if now - self._load_at < LOAD_REFRESH_INTERVAL:
+            return self._load
+        self._load_at = now
+        running = 0
+        groups: dict[str, int] = {}
+        names: set[str] = set()
+        from megatest.engine.manage import runner_alive
+
+        for run in self.store.find_runs():
+            if run.id == self.run_id or run.state != "RUNNING":
+                continue
+            if not runner_alive(self.area.toppath, run.id):
+                continue  # its LAUNCHED/RUNNING rows are stale; its next runner cleans them
+            for rec in self.store.get_tests(run.id, states=list(RUNNING_STATES)):
+                if rec.item_path == "" and rec.uname == "n/a":
+                    continue  # an itemized test's top row or a row not yet on its host
+                running += 1
+                names.add(rec.fullname)
+                meta = self.store.get_test_meta(rec.testname) or {}
+                group = meta.get("jobgroup")
+                if group:
+                    groups[group] = groups.get(group, 0) + 1
+        self._load = Load(running, groups, frozenset(names))
+        return self._load
+
+    # ----------------------------------------------------------------- decisions
+
+    def _ref(self, key: Key) -> TestRef:
+        test_id = self.ids.get(key)
+        if test_id is None:
+            test_id = self.store.get_or_create_test(self.run_id, key[0], key[1])
+            self.ids[key] = test_id
+            if key[1] and (key[0], "") not in self.ids:
+                self.ids[(key[0], "")] = self.store.get_or_create_test(self.run_id, key[0])
+        return self.reporter.ref(key[0], key[1], test_id)
+
+    def _apply(self, decision) -> None:
+        # registrations and blocked reasons are the scheduler's own decisions: persist them
+        # without echoing them back into it (a reset echoed after the launch decision would
+        # take a job that is already launched out of its running set)
+        self._persisting = True
+        try:
+            self._persist(decision)
+        finally:
+            self._persisting = False
+        for launch in decision.launch:
+            self._launch(launch)
+            self._last_launch = time.monotonic()
+
+    def _persist(self, decision) -> None:
+        for key, _item in decision.register:
+            ref = self._ref(key)
+            state = self.reporter.states.get(key)
+            if state is None:
+                self.reporter.states[key] = ("NOT_STARTED", "n/a")
+                self.progress.change(full_name(key), "NOT_STARTED", "n/a")
+            elif state != ("NOT_STARTED", "n/a"):
+                self.reporter.write(ref, "NOT_STARTED", "n/a", "")
+        for blocked in decision.blocked:
+            self.reporter.write(self._ref(blocked.key), "NOT_STARTED", blocked.status, blocked.comment)
+
+    def _launch(self, launch: Launch) -> None:
+        from megatest.engine.launching import launch_config, prepare_job, skip_reason
+
+        key = launch.key
+        ref = self._ref(key)
+        try:
+            config = launch_config(self.ctx, launch.plan.payload, launch.item)  # type: ignore[arg-type]
+            reason = skip_reason(
+                config, full_name(key), lambda n: n in self._load.names, self._last_completed
+            )
+            if reason is not None:
+                self.reporter.write(ref, "COMPLETED", "SKIP", reason)
+                return
+            self.reporter.write(ref, "LAUNCHED", "n/a", "")
+            job = prepare_job(
+                self.ctx, config, ref, launch.item, self.reporter,
+                old_dirs=self.dirs.get(key),
+                set_dirs=lambda link, real: self._set_dirs(key, link, real),
+            )
+            self.launcher.submit(job)
+        except (MegatestError, OSError) as exc:
+            # the test could not be started (no disk, copy failed, bad config): say so on the
+            # test and go on; INCOMPLETE is launched again by the next run
+            message = exc.one_line() if isinstance(exc, MegatestError) else str(exc)
+            self.reporter.write(ref, "INCOMPLETE", "ABORT", f"launch failed: {message}")
+
+    def _set_dirs(self, key: Key, link: str, real: str) -> None:
+        self.reporter.set_values(self._ref(key), {"rundir": link, "shortdir": real})
+        self.reporter.run_dirs[key] = real
+        self.dirs[key] = (real, link)
+        name, path = key
+        if path and (name, "") not in self._top_dirs:
+            # the top row of an itemized test points at the test's directory above the items
+            suffix = "/" + path
+            top_link = link[: -len(suffix)] if link.endswith(suffix) else link
+            top_real = real[: -len(suffix)] if real.endswith(suffix) else real
+            self.reporter.set_values(self._ref((name, "")), {"rundir": top_link, "shortdir": top_real})
+            self._top_dirs.add((name, ""))
+
+    def _last_completed(self, name: str) -> float | None:
+        """When this test last ended in any run (for `[skip] rundelay`)."""
+        test, _, item = name.partition("/")
+        latest = None
+        for run in self.store.find_runs(newest_first=True)[:20]:
+            if run.id == self.run_id:
+                continue
+            rec = self.store.get_test_by_name(run.id, test, item)
+            if rec is not None and rec.state in ("COMPLETED", "INCOMPLETE") and rec.event_time:
+                end = rec.event_time + (rec.run_duration or 0)
+                latest = end if latest is None else max(latest, end)
+        return latest
+
+    def _check_kill_requests(self) -> None:
+        for rec in self.store.get_tests(self.run_id, states=["KILLREQ"]):
+            key = (rec.testname, rec.item_path)
+            ref = self._ref(key)
+            if self.launcher.job(ref) is not None:
+                self.reporter.kill_request_seen(ref)
+                self.launcher.kill(ref, "KILLREQ")
+            elif self.sched.cancel(key):
+                self.reporter.write(ref, "NOT_STARTED", "KILLED", "kill requested before it started")
+            elif rec.item_path == "" and any(k[0] == rec.testname and k[1] for k in self.ids):
+                continue  # top row of an itemized test: its items carry the request
+            else:
+                # nothing of ours to kill: put back what we know it was
+                state, status = self.reporter.states.get(key, ("NOT_STARTED", "n/a"))
+                if state == "KILLREQ":
+                    state = "KILLED"
+                self.reporter.write(ref, state, status)
+
+    def _changed(self, test: TestRef, state: str, status: str, comment: str | None) -> None:
+        key = (test.test_name, test.item_path)
+        if not self._persisting:
+            self.sched.update(key, state, status, comment)
+        self.progress.change(test.full_name, state, status, comment or "")
+
+    # ----------------------------------------------------------------- the end
+
+    def _outcome(self, plans: list[TestPlan]) -> RunOutcome:
+        counts: dict[str, int] = {}
+        failures: list[tuple[str, str, str]] = []
+        item_keys: dict[str, list[Key]] = {}
+        for k in self.sched.rows:
+            if k[1]:
+                item_keys.setdefault(k[0], []).append(k)
+        for plan in plans:
+            keys = [k for k in item_keys.get(plan.name, ()) if plan.item_wanted(k[1])]
+            top = self.sched.rows.get((plan.name, ""), Row())
+            if not keys or top.casualty:
+                keys = [(plan.name, "")]
+            for key in keys:
+                row = self.sched.rows.get(key, Row())
+                word = label(row.state, row.status)
+                counts[word] = counts.get(word, 0) + 1
+                if not (row.state == "COMPLETED" and row.status in GOOD):
+                    failures.append((full_name(key), str(row), row.comment))
+        code = 1 if failures else 0
+        outcome = RunOutcome(self.run_id, code, counts, failures)
+        if not self.request.quiet:
+            elapsed = time.monotonic() - self.progress.started
+            summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+            lines = [f"{self.request.target}/{self.request.runname}: {summary} ({elapsed:.1f}s)"]
+            for name, state, why in failures:
+                lines.append(f"  {name}: {state}" + (f"  {why}" if why else ""))
+            self.progress.finish("\n".join(lines))
+        return outcome
+
+    def _write_test_meta(self, names: list[str]) -> None:
+        """test_meta rows for the selected tests (jobgroup counting across runs reads them)."""
+        for name in names:
+            meta = self._config(name).test_meta
+            fields = {
+                k: v for k, v in meta.items()
+                if k in ("author", "owner", "description", "reviewed", "tags", "jobgroup")
+            }
+            if fields:
+                self.store.set_test_meta(name, **fields)
+
+
+class RunInterrupted(MegatestError):
+    """The runner was stopped by a signal; its running tests were marked INCOMPLETE/KILLED."""
+
+    exit_code = 1
+
+
+def check_target(target: str | None, runname: str | None) -> None:
+    if not target:
+        raise UsageError("--target is required (e.g. --target ubuntu/gcc12)")
+    if not runname:
+        raise UsageError("--runname is required")

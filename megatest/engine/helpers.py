@@ -1,0 +1,250 @@
+"""Test helpers called from inside a running test, legacy and sectioned forms alike:
+
+    $MT_MEGATEST -test-status :state COMPLETED :status PASS -m "all good"
+    $MT_MEGATEST -step compile :state end :status 0
+    $MT_MEGATEST -set-values :category perf :variable t :value 1.2 :expected 1 :tol 0.5
+    megatest test status --state RUNNING --status WARN
+
+They run thousands of times per run, so this module imports neither Typer nor SQLAlchemy on
+the common path: the runner puts MT_RUN_ID and MT_TEST_ID in every test's environment and
+writes go through the store's stdlib writer. Without those variables (a test started by hand
+from its `megatest.sh`), the run is found from MT_RUN_AREA_HOME, MT_TARGET, MT_RUNNAME,
+MT_TEST_NAME and MT_ITEMPATH through the Store.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from megatest.errors import UsageError
+
+# legacy action flag -> action
+LEGACY_ACTIONS = {
+    "-test-status": "status",
+    "-step": "step",
+    "-set-values": "set-values",
+    "-load-test-data": "load-data",
+    "-setlog": "setlog",
+    "-set-toplog": "set-toplog",
+    "-summarize-items": "summarize-items",
+}
+ACTIONS = frozenset({*LEGACY_ACTIONS.values(), "comment"})
+# actions whose value follows the flag directly (`-step NAME`, `-setlog FILE`)
+_VALUE_ACTIONS = {"step": "name", "setlog": "path", "set-toplog": "path"}
+_OPTION_NAMES = {
+    "state", "status", "category", "variable", "value", "expected", "tol", "units", "type",
+    "comment", "name", "path", "m", "setlog",
+}
+# A helper that writes the test's own state drops this file in the run directory, so the
+# runner reads the row back before writing a final status (instead of reading every row).
+SELF_STATUS_MARK = ".megatest-self-status"
+DATA_FIELDS = ("category", "variable", "value", "expected", "tol", "units", "comment", "status",
+               "type")
+
+
+def legacy_action(argv: Sequence[str]) -> str | None:
+    """The helper action of a legacy command line, None when it is not a helper call."""
+    if any(a in ("-run", "-runall", "-execute", "-remove-runs") for a in argv):
+        return None
+    for word in argv:
+        if word in LEGACY_ACTIONS:
+            return LEGACY_ACTIONS[word]
+    if argv and argv[0] == "-m" and len(argv) == 2:
+        return "comment"  # `-m text` alone: set the test's comment
+    return None
+
+
+def parse(argv: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """(action, options) from either form; `:opt v`, `-opt v` and `--opt v` are all accepted."""
+    words = list(argv)
+    if words and words[0] == "test":
+        if len(words) < 2 or words[1] not in ACTIONS:
+            raise UsageError(f"unknown test helper {' '.join(words[:2])!r}")
+        action, rest = words[1], words[2:]
+    else:
+        action = legacy_action(words) or ""
+        if not action:
+            raise UsageError("not a test helper call")
+        rest = words
+    opts: dict[str, str] = {}
+    i = 0
+    while i < len(rest):
+        word = rest[i]
+        if word in LEGACY_ACTIONS:
+            i += 1
+            key = _VALUE_ACTIONS.get(LEGACY_ACTIONS[word])
+            if key and i < len(rest) and not rest[i].startswith(("-", ":")):
+                opts[key] = rest[i]
+                i += 1
+            continue
+        name = word.lstrip("-:")
+        if word[:1] in "-:" and name in _OPTION_NAMES:
+            if i + 1 >= len(rest):
+                raise UsageError(f"{word} needs a value")
+            opts["comment" if name == "m" else name] = rest[i + 1]
+            i += 2
+            continue
+        if action == "comment" and "comment" not in opts:
+            opts["comment"] = word
+            i += 1
+            continue
+        raise UsageError(f"unexpected {word!r} in a test helper call")
+    return action, opts
+
+
+@dataclass
+class TestContext:
+    area: str
+    run_id: int
+    test_id: int
+    test_name: str
+    item_path: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> TestContext:
+        area = env.get("MT_RUN_AREA_HOME")
+        name = env.get("MT_TEST_NAME")
+        if not area or not name:
+            raise UsageError(
+                "test helpers run inside a test: MT_RUN_AREA_HOME and MT_TEST_NAME are not set"
+            )
+        item = env.get("MT_ITEMPATH", "")
+        if env.get("MT_RUN_ID") and env.get("MT_TEST_ID"):
+            return cls(area, int(env["MT_RUN_ID"]), int(env["MT_TEST_ID"]), name, item)
+        return cls._lookup(area, name, item, env)
+
+    @classmethod
+    def _lookup(cls, area: str, name: str, item: str, env: Mapping[str, str]) -> TestContext:
+        from megatest.store.api import Store
+
+        target, runname = env.get("MT_TARGET"), env.get("MT_RUNNAME")
+        if not target or not runname:
+            raise UsageError("MT_TARGET and MT_RUNNAME are not set: cannot find the run")
+        with Store.open(area, create=False) as store:
+            runs = [r for r in store.find_runs(None, runname) if r.target == target]
+            if not runs:
+                raise UsageError(f"no run {target}/{runname} in {area}")
+            rec = store.get_test_by_name(runs[0].id, name, item)
+            if rec is None:
+                raise UsageError(f"run {target}/{runname} has no test {name} {item}".rstrip())
+            return cls(area, runs[0].id, rec.id, name, item)
+
+
+def run_helper(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
+    """Do what the helper call asks; returns the exit code."""
+    from megatest.store.testwrite import TestWriter
+
+    action, opts = parse(argv)
+    ctx = TestContext.from_env(os.environ if env is None else env)
+    with TestWriter(ctx.area, ctx.run_id) as writer:
+        if action == "status":
+            _status(writer, ctx, opts)
+        elif action == "step":
+            if "name" not in opts or "state" not in opts:
+                raise UsageError("-step needs a step name and :state start|end")
+            writer.add_step(ctx.test_id, opts["name"], opts["state"], opts.get("status", "n/a"),
+                            opts.get("setlog", ""), opts.get("comment", ""))
+        elif action == "set-values":
+            _check_data(opts)
+            writer.add_test_data(ctx.test_id, [{k: opts.get(k) for k in DATA_FIELDS}])
+        elif action == "load-data":
+            writer.add_test_data(ctx.test_id, read_csv_rows(sys.stdin.read()))
+        elif action == "comment":
+            writer.set_state_status(ctx.test_id, None, None, opts.get("comment", ""))
+        elif action in ("setlog", "set-toplog"):
+            _setlog(ctx, opts, top=action == "set-toplog", writer=writer)
+        elif action == "summarize-items":
+            _summarize(ctx, writer)
+    return 0
+
+
+def _status(writer, ctx: TestContext, opts: dict[str, str]) -> None:
+    from megatest.store.state import status_from_helper_arg
+
+    if "value" in opts:
+        _check_data(opts)
+        writer.add_test_data(ctx.test_id, [{k: opts.get(k) for k in DATA_FIELDS if k != "status"}])
+    state = opts.get("state")
+    status = opts.get("status")
+    if status is not None:
+        status = status_from_helper_arg(status)
+    if state is None and status is None and "comment" not in opts:
+        raise UsageError("-test-status needs :state and/or :status")
+    writer.set_state_status(ctx.test_id, state, status, opts.get("comment"))
+    _mark_self_status()
+
+
+def _mark_self_status() -> None:
+    """Tell the runner this test wrote its own state (see SELF_STATUS_MARK)."""
+    run_dir = os.environ.get("MT_TEST_RUN_DIR")
+    if run_dir and os.path.isdir(run_dir):
+        with open(os.path.join(run_dir, SELF_STATUS_MARK), "w") as fh:
+            fh.write(f"{os.getpid()}\n")
+
+
+def _check_data(opts: Mapping[str, str]) -> None:
+    missing = [k for k in ("value", "expected", "tol") if k not in opts]
+    if missing:
+        raise UsageError(f"-set-values needs :{', :'.join(missing)}")
+
+
+def read_csv_rows(text: str) -> list[dict[str, str | None]]:
+    """`-load-test-data` input: category,variable,value,expected,tol,units,comment,status,type."""
+    rows = []
+    for fields in csv.reader(line for line in text.splitlines() if line.strip()):
+        padded = [*fields, *[""] * (len(DATA_FIELDS) - len(fields))][: len(DATA_FIELDS)]
+        row: dict[str, str | None] = {k: (v if v != "" else None) for k, v in zip(DATA_FIELDS, padded, strict=True)}
+        if not row["variable"]:
+            raise UsageError(f"-load-test-data: a line needs at least category,variable: {fields}")
+        rows.append(row)
+    return rows
+
+
+def _setlog(ctx: TestContext, opts: Mapping[str, str], *, top: bool, writer) -> None:
+    from megatest.store.api import Store
+
+    path = opts.get("path") or opts.get("setlog")
+    if not path:
+        raise UsageError("-setlog needs a file name")
+    test_id = ctx.test_id
+    if top:
+        found = writer.test_id(ctx.test_name, "")
+        if found is None:
+            raise UsageError(f"no top-level row for {ctx.test_name}")
+        test_id = found
+    with Store.open(ctx.area, create=False) as store:
+        store.update_test_fields(ctx.run_id, test_id, final_logf=path)
+
+
+def _summarize(ctx: TestContext, writer) -> None:
+    """Write the parent's items summary page (items, state, status, comment) and point its
+    log at it."""
+    import html
+
+    from megatest.store.api import Store
+
+    with Store.open(ctx.area, create=False) as store:
+        top = store.get_test_by_name(ctx.run_id, ctx.test_name, "")
+        if top is None or not top.rundir or top.rundir == "n/a":
+            raise UsageError(f"{ctx.test_name}: no top-level run directory to write to")
+        items = [t for t in store.get_tests(ctx.run_id, f"{ctx.test_name}/%") if t.item_path]
+        rows = "".join(
+            f"<tr><td><a href='{html.escape(t.item_path)}/'>{html.escape(t.item_path)}</a></td>"
+            f"<td>{html.escape(t.state)}</td><td>{html.escape(t.status)}</td>"
+            f"<td>{html.escape(t.comment or '')}</td></tr>"
+            for t in items
+        )
+        page = (
+            f"<html><head><title>{html.escape(ctx.test_name)}</title></head><body>"
+            f"<h1>{html.escape(ctx.test_name)}: {html.escape(top.state)}/"
+            f"{html.escape(top.status)}</h1><table border=1><tr><th>Item</th><th>State</th>"
+            f"<th>Status</th><th>Comment</th></tr>{rows}</table></body></html>\n"
+        )
+        target = os.path.join(top.rundir, "test-summary.html")
+        with open(target, "w") as fh:
+            fh.write(page)
+        store.update_test_fields(ctx.run_id, top.id, final_logf="test-summary.html")

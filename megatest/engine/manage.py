@@ -1,0 +1,182 @@
+"""Run management outside the runner: remove, set state/status, lock, kill, wait, status.
+
+Each works on the runs matching a target pattern and run-name pattern (LIKE with `%`, GLOB
+otherwise, as the original) and on the tests of those runs matching `--testpatt` and the
+optional `--state`/`--status` filters. A locked run is left alone by remove and
+set-state-status (reference 1.14); `runs start` may still run into it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from megatest.engine.model import RUNNING_STATES
+from megatest.errors import UsageError
+
+if TYPE_CHECKING:
+    from megatest.store.api import Store
+    from megatest.store.records import RunRecord, TestRecord
+
+
+@dataclass(frozen=True)
+class Selector:
+    area: Path
+    target: str | None
+    runname: str | None
+    testpatt: str | None = None
+    states: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+
+    def require(self) -> None:
+        if not self.target:
+            raise UsageError("--target is required")
+        if not self.runname:
+            raise UsageError("--runname is required")
+
+
+def split_list(value: str | None) -> tuple[str, ...]:
+    return tuple(v for v in (value or "").split(",") if v)
+
+
+@contextmanager
+def open_store(area: Path) -> Iterator[Store]:
+    from megatest.store.api import Store
+
+    store = Store.open(area, create=False)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def matching_runs(store: Store, sel: Selector) -> list[RunRecord]:
+    runs = store.find_runs(sel.target, sel.runname)
+    if not runs:
+        raise UsageError(f"no run matches target {sel.target!r} and run name {sel.runname!r}")
+    return runs
+
+
+def matching_tests(store: Store, run: RunRecord, sel: Selector) -> list[TestRecord]:
+    return store.get_tests(
+        run.id, sel.testpatt or "%", list(sel.states) or None, list(sel.statuses) or None
+    )
+
+
+def runner_alive(area: Path, run_id: int) -> bool:
+    """Whether a `runs start` of this run is alive (it holds the run lock)."""
+    import fcntl
+    import os
+
+    from megatest.store import paths
+
+    path = paths.db_dir(area) / f"runner-{run_id}.lock"
+    if not path.exists():
+        return False
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def set_state_status(
+    sel: Selector, state: str, status: str, say: Callable[[str], None]
+) -> int:
+    count = 0
+    with open_store(sel.area) as store:
+        for run in matching_runs(store, sel):
+            if run.locked:
+                say(f"run {run.target}/{run.runname} is locked: left alone")
+                continue
+            for test in matching_tests(store, run, sel):
+                store.set_test_state_status(run.id, test.id, state, status)
+                count += 1
+    say(f"set {count} test(s) to {state}/{status}")
+    return count
+
+
+def remove(sel: Selector, say: Callable[[str], None], keep_records: bool = False) -> int:
+    """Delete the tests' directories and mark them DELETED; a run left empty is removed."""
+    from megatest.executor.workarea import remove_work_area
+
+    removed = 0
+    with open_store(sel.area) as store:
+        for run in matching_runs(store, sel):
+            if run.locked:
+                say(f"run {run.target}/{run.runname} is locked: left alone")
+                continue
+            if runner_alive(sel.area, run.id):
+                raise UsageError(
+                    f"run {run.target}/{run.runname} is running; stop it first with `megatest runs kill`"
+                )
+            tests = matching_tests(store, run, sel)
+            # deepest directories (items) first, as the original does
+            for test in sorted(tests, key=lambda t: -len(t.item_path.split("/")) if t.item_path else 0):
+                if test.state in RUNNING_STATES:
+                    say(f"{test.fullname} is {test.state}: not removed")
+                    continue
+                real = test.shortdir if test.shortdir not in ("", "n/a") else None
+                link = test.rundir if test.rundir not in ("", "n/a") else None
+                if not (test.item_path == "" and any(t.item_path for t in tests if t.testname == test.testname)):
+                    remove_work_area(real, link)
+                elif link is not None and Path(link).is_dir() and not any(Path(link).iterdir()):
+                    Path(link).rmdir()
+                if not keep_records:
+                    store.set_test_state_status(run.id, test.id, "DELETED", "n/a")
+                removed += 1
+            if not keep_records and not store.get_tests(run.id):
+                store.remove_run(run.id)
+                say(f"run {run.target}/{run.runname} removed")
+    say(f"removed {removed} test(s)")
+    return removed
+
+
+def request_kill(sel: Selector, say: Callable[[str], None]) -> int:
+    """KILLREQ on every running or not yet started test: the runner kills or drops them."""
+    count = 0
+    with open_store(sel.area) as store:
+        for run in matching_runs(store, sel):
+            for test in matching_tests(store, run, sel):
+                if test.state in RUNNING_STATES or (test.state, test.status) == ("NOT_STARTED", "n/a"):
+                    store.request_kill(run.id, test.id)
+                    count += 1
+    say(f"kill requested for {count} test(s)")
+    return count
+
+
+def wait(sel: Selector, say: Callable[[str], None], timeout: float | None = None,
+         interval: float = 1.0) -> bool:
+    """Block until nothing of the matching runs runs (no runner, no running test)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        busy = []
+        with open_store(sel.area) as store:
+            for run in matching_runs(store, sel):
+                running = [t for t in matching_tests(store, run, sel) if t.state in RUNNING_STATES]
+                if running or runner_alive(sel.area, run.id):
+                    busy.append(f"{run.target}/{run.runname}: {len(running)} running")
+        if not busy:
+            return True
+        if deadline is not None and time.monotonic() >= deadline:
+            say("still busy: " + "; ".join(busy))
+            return False
+        time.sleep(interval)
+
+
+def outcome_code(tests: list[TestRecord]) -> int:
+    """0 when every test (items, not their top rows) ended PASS/WARN/WAIVED/SKIP, else 1."""
+    itemized = {t.testname for t in tests if t.item_path}
+    for t in tests:
+        if t.item_path == "" and t.testname in itemized:
+            continue
+        if not (t.state == "COMPLETED" and t.status in ("PASS", "WARN", "WAIVED", "SKIP")):
+            return 1
+    return 0

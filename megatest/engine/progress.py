@@ -1,0 +1,123 @@
+"""What a user sees while a run goes on.
+
+* TTY: a status block redrawn in place (counts by state/status, what runs now), with
+  failures printed above it as they happen, so they stay on screen;
+* not a TTY (CI logs, pipes): one line per state change;
+* quiet: nothing but the final line (scripts read the exit status).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from typing import TextIO
+
+GOOD = frozenset({"PASS", "WARN", "WAIVED", "SKIP"})
+
+
+def label(state: str, status: str) -> str:
+    """How a row reads in a count: the status once it ended, the state while it runs."""
+    if state == "COMPLETED" or (state == "NOT_STARTED" and status not in ("n/a", "")):
+        return status
+    return state
+
+
+class Progress:
+    def __init__(
+        self,
+        title: str,
+        stream: TextIO | None = None,
+        *,
+        quiet: bool = False,
+        tty: bool | None = None,
+        refresh: float = 0.2,
+    ) -> None:
+        self.stream = stream or sys.stdout
+        self.title = title
+        self.quiet = quiet
+        self.tty = self.stream.isatty() if tty is None else tty
+        self.refresh = refresh
+        self.rows: dict[str, tuple[str, str]] = {}
+        self._running_since: dict[str, float] = {}
+        self._drawn = 0
+        self._last_draw = 0.0
+        self.started = time.monotonic()
+
+    def change(self, name: str, state: str, status: str, comment: str = "") -> None:
+        """A test or item changed state (name = full name)."""
+        if self.rows.get(name) == (state, status):
+            return
+        self.rows[name] = (state, status)
+        if state in ("LAUNCHED", "RUNNING", "REMOTEHOSTSTART"):
+            self._running_since.setdefault(name, time.monotonic())
+        else:
+            self._running_since.pop(name, None)
+        if self.quiet:
+            return
+        line = _line(name, state, status, comment)
+        if not self.tty:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+            return
+        if _bad(state, status):
+            self._clear()
+            self.stream.write(line + "\n")
+            self._drawn = 0
+        self.draw()
+
+    def draw(self, force: bool = False) -> None:
+        if self.quiet or not self.tty:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_draw < self.refresh:
+            return
+        self._last_draw = now
+        self._clear()
+        lines = self._block(now)
+        self.stream.write("\n".join(lines) + "\n")
+        self.stream.flush()
+        self._drawn = len(lines)
+
+    def finish(self, summary: str) -> None:
+        if self.tty and not self.quiet:
+            self.draw(force=True)
+        self.stream.write(summary + "\n")
+        self.stream.flush()
+
+    def counts(self) -> Counter[str]:
+        return Counter(label(s, st) for s, st in self.rows.values())
+
+    def _block(self, now: float) -> list[str]:
+        counts = self.counts()
+        elapsed = now - self.started
+        head = f"{self.title}  {elapsed:6.1f}s  " + "  ".join(
+            f"{k} {v}" for k, v in sorted(counts.items())
+        )
+        running = sorted(self._running_since.items(), key=lambda kv: kv[1])
+        lines = [head]
+        for name, since in running[:8]:
+            lines.append(f"  running {name}  {now - since:5.1f}s")
+        if len(running) > 8:
+            lines.append(f"  ... and {len(running) - 8} more running")
+        return lines
+
+    def _clear(self) -> None:
+        if self._drawn:
+            # cursor up over the old block and erase to the end of the screen
+            self.stream.write(f"\x1b[{self._drawn}F\x1b[J")
+            self._drawn = 0
+
+
+def _bad(state: str, status: str) -> bool:
+    if state == "COMPLETED":
+        return status not in GOOD
+    return state in ("KILLED", "INCOMPLETE") or (
+        state == "NOT_STARTED" and status not in ("n/a", "")
+    )
+
+
+def _line(name: str, state: str, status: str, comment: str) -> str:
+    stamp = time.strftime("%H:%M:%S")
+    text = f"{stamp} {name:<30} {state}/{status}"
+    return f"{text}  {comment}" if comment and _bad(state, status) else text

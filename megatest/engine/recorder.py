@@ -1,0 +1,198 @@
+"""The engine's Reporter: every state change of a supervised test goes to the store.
+
+The runner is the only writer of its run's rows while it runs, so the state it wrote last is
+also what `current_state_status` answers, without a database read. Kill requests written by
+other processes (KILLREQ) are read separately by the driver (`kill_requests`).
+
+Writes are queued and `flush()`ed once per turn of the driver's loop: every queued state,
+step, test-data and heartbeat write goes through the store's lean stdlib writer
+(megatest.store.testwrite.TestWriter), with its own rules (item roll-up included), but in ONE
+transaction instead of one each; plain column updates (host, pid, run dir, ...) are merged
+per test. Every state change is still written, in order; readers (`runs wait`, the
+dashboard, `query tests`) see them one loop turn later. `on_change` tells the scheduler and
+the display at once.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from megatest.engine.helpers import SELF_STATUS_MARK
+from megatest.executor.logpro import TestDataRow
+from megatest.executor.reporter import Heartbeat, TestRef
+
+if TYPE_CHECKING:
+    from megatest.store.api import Store
+    from megatest.store.testwrite import TestWriter
+
+ChangeHook = Callable[[TestRef, str, str, str | None], None]
+
+# Plain column updates (host, pid, run dir, duration) are merged and written this often.
+FIELDS_FLUSH_INTERVAL = 0.5
+
+# Reporter.set_values names -> Store.update_test_fields columns
+_FIELD_NAMES = {"process_id": "pid"}
+
+
+class StoreReporter:
+    def __init__(self, store: Store, writer: TestWriter, run_id: int, on_change: ChangeHook):
+        self.store = store
+        self.writer = writer
+        self.run_id = run_id
+        self.on_change = on_change
+        self.states: dict[tuple[str, str], tuple[str, str]] = {}
+        self._ops: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+        self._fields: dict[int, dict[str, object]] = {}
+        self._fields_at = 0.0
+        self.run_dirs: dict[tuple[str, str], str] = {}
+
+    def flush(self, everything: bool = True) -> None:
+        """Write everything queued: one transaction for the rows, then the merged columns
+        (those at most every FIELDS_FLUSH_INTERVAL unless `everything`)."""
+        ops, self._ops = self._ops, []
+        if ops:
+            with one_transaction(self.writer):
+                for method, args, kwargs in ops:
+                    getattr(self.writer, method)(*args, **kwargs)
+        now = time.monotonic()
+        if not everything and now - self._fields_at < FIELDS_FLUSH_INTERVAL:
+            return
+        self._fields_at = now
+        fields, self._fields = self._fields, {}
+        for test_id, values in fields.items():
+            self.store.update_test_fields(self.run_id, test_id, **values)
+
+    def pending(self) -> bool:
+        return bool(self._ops or self._fields)
+
+    def ref(self, name: str, path: str, test_id: int) -> TestRef:
+        return TestRef(name, path, test_id, self.run_id)
+
+    # -- Reporter protocol --------------------------------------------------------------------
+
+    def set_state_status(
+        self, test: TestRef, state: str | None, status: str | None, comment: str | None
+    ) -> None:
+        key = (test.test_name, test.item_path)
+        old_state, old_status = self.states.get(key, ("NOT_STARTED", "n/a"))
+        new_state = state if state is not None else old_state
+        new_status = status if status is not None else old_status
+        self._ops.append(("set_state_status", (_id(test), state, status, comment), {}))
+        self.states[key] = (new_state, new_status)
+        self.on_change(test, new_state, new_status, comment)
+
+    def step(
+        self, test: TestRef, name: str, state: str, status: str, logfile: str, comment: str
+    ) -> None:
+        self._ops.append(("add_step", (_id(test), name, state, status, logfile, comment), {}))
+
+    def set_values(self, test: TestRef, values: Mapping[str, object]) -> None:
+        fields = self._fields.setdefault(_id(test), {})
+        for name, value in values.items():
+            column = _FIELD_NAMES.get(name, name)
+            if column == "run_duration" and isinstance(value, float):
+                value = int(round(value))
+            fields[column] = value
+
+    def add_test_data(self, test: TestRef, rows: Sequence[TestDataRow]) -> None:
+        if rows:
+            self._ops.append(("add_test_data", (_id(test), [_data_row(r) for r in rows]), {}))
+
+    def heartbeat(self, test: TestRef, beat: Heartbeat) -> None:
+        self._ops.append(("heartbeat", (_id(test),), {
+            "cpuload": beat.cpuload if beat.cpuload >= 0 else None,
+            "diskfree": beat.diskfree_kb if beat.diskfree_kb >= 0 else None,
+        }))
+
+    def current_state_status(self, test: TestRef) -> tuple[str, str] | None:
+        key = (test.test_name, test.item_path)
+        known = self.states.get(key)
+        run_dir = self.run_dirs.get(key)
+        if (
+            known is not None
+            and known[0] in ("REMOTEHOSTSTART", "RUNNING")
+            and run_dir is not None
+            and os.path.exists(os.path.join(run_dir, SELF_STATUS_MARK))
+        ):
+            # the test itself may have written its state (`-test-status :state COMPLETED`),
+            # which must win over the final status the job is about to write
+            self.flush()
+            rec = self.store.get_test(self.run_id, _id(test))
+            if rec is not None and (rec.state, rec.status) != known:
+                if rec.state != "KILLREQ":
+                    self.states[key] = (rec.state, rec.status)
+                    self.on_change(test, rec.state, rec.status, rec.comment)
+                return (rec.state, rec.status)
+        return known
+
+    # -- what the driver writes itself --------------------------------------------------------
+
+    def write(self, test: TestRef, state: str, status: str, comment: str | None = None) -> None:
+        """A scheduler decision (LAUNCHED, a blocked reason, a reset): written and announced."""
+        self.set_state_status(test, state, status, comment)
+
+    def kill_request_seen(self, test: TestRef) -> None:
+        """KILLREQ was written by someone else: the job's next poll must see it."""
+        key = (test.test_name, test.item_path)
+        _, status = self.states.get(key, ("NOT_STARTED", "n/a"))
+        self.states[key] = ("KILLREQ", status)
+
+
+def _id(test: TestRef) -> int:
+    if test.test_id is None:
+        raise ValueError(f"{test.full_name}: no test id")
+    return test.test_id
+
+
+def _data_row(row: TestDataRow) -> dict[str, object]:
+    return {
+        "category": row.category,
+        "variable": row.variable,
+        "value": row.value,
+        "expected": row.expected,
+        "tol": row.tol,
+        "units": row.units,
+        "comment": row.comment,
+        "status": row.status,
+        "type": row.type,
+    }
+
+
+class _OneTransactionConnection:
+    """The writer's connection with its own BEGIN/COMMIT turned off (we hold one around all)."""
+
+    def __init__(self, conn: Any):
+        self._conn = conn
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        if sql in ("BEGIN IMMEDIATE", "COMMIT"):
+            return None
+        return self._conn.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+@contextmanager
+def one_transaction(writer: TestWriter) -> Iterator[None]:
+    """Run several TestWriter calls in one BEGIN IMMEDIATE ... COMMIT.
+
+    Each call keeps its own statements and rules; only the per-call transaction boundaries
+    are merged. An error inside rolls everything back and is raised.
+    """
+    real = writer.conn
+    real.execute("BEGIN IMMEDIATE")
+    writer.conn = _OneTransactionConnection(real)  # type: ignore[assignment]
+    try:
+        yield
+    except BaseException:
+        writer.conn = real
+        if real.in_transaction:
+            real.execute("ROLLBACK")
+        raise
+    writer.conn = real
+    real.execute("COMMIT")

@@ -1,0 +1,49 @@
+"""One runner per run: an advisory lock file held for as long as the runner lives.
+
+The kernel drops an flock when its holder dies, even by SIGKILL, so a runner that gets the
+lock knows that any row of the run still LAUNCHED/RUNNING belongs to a dead runner (stale),
+and a second `runs start` of the same run while one is running is refused instead of
+launching every test twice.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+from megatest.errors import UsageError
+
+
+class RunLock:
+    def __init__(self, lock_dir: Path, run_id: int):
+        self.path = Path(lock_dir) / f"runner-{run_id}.lock"
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise UsageError(
+                f"this run is already being run by another megatest (pid {holder}); "
+                f"wait for it or stop it with `megatest runs kill`"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> RunLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

@@ -1,0 +1,227 @@
+"""A test's environment, built as a plain mapping (config-language §6, run-engine §2.5 step 7).
+
+The runner never touches its own os.environ: every test gets its own dict, so many tests (and
+several runs) can share one process. Assignment order follows the reference; a re-assigned
+variable moves to the end, so the snapshot files read in the order the values were decided.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from megatest.errors import ConfigError
+
+# Written commented out in the snapshots: they belong to whoever sources the file.
+SNAPSHOT_COMMENTED = frozenset(
+    {"USER", "HOME", "DISPLAY", "LS_COLORS", "XKEYSYMDB", "EDITOR", "MAKEFLAGS", "MAKEF",
+     "MAKEOVERRIDES", "PWD", "OLDPWD", "SHLVL", "_"}
+)
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# values `echo` returns unchanged: nothing the shell would expand, split or interpret
+_ECHO_LITERAL = re.compile(r"[A-Za-z0-9_./:,=+@%^-]*")
+
+
+class OrderedEnv(dict[str, str]):
+    """A dict where setting a key moves it to the end (the order the snapshot shows)."""
+
+    def __setitem__(self, key: str, value: str) -> None:
+        if key in self:
+            super().__delitem__(key)
+        super().__setitem__(key, value)
+
+    def update_from(self, pairs: Iterable[tuple[str, str]]) -> None:
+        for key, value in pairs:
+            self[key] = value
+
+
+@dataclass
+class TestEnvInputs:
+    """Everything the environment of one test is made of, as plain values."""
+
+    __test__ = False  # not a pytest test class
+
+    base_env: Mapping[str, str]
+    toppath: str  # MT_RUN_AREA_HOME
+    area_name: str  # MT_TESTSUITENAME
+    keyvals: Sequence[tuple[str, str]]  # [fields] key -> target component, in field order
+    runname: str
+    test_name: str
+    run_dir: str  # MT_TEST_RUN_DIR (the link-tree path when there is a link tree)
+    linktree: str
+    megatest: str  # MT_MEGATEST
+    item_vars: Sequence[tuple[str, str]] = ()
+    env_override: Sequence[tuple[str, str]] = ()  # [env-override], already evaluated
+    config_vars: Sequence[tuple[str, str]] = ()  # other megatest.config exports (valueless keys)
+    runconfig_default: Sequence[tuple[str, str]] = ()  # runconfigs [default], raw values
+    runconfig_target: Sequence[tuple[str, str]] = ()  # runconfigs [<target>], raw values
+    setvars: str | Sequence[tuple[str, str]] | None = None  # -setvars "A=1,B=2" or pairs
+    cmdinfo: str | None = None  # MT_CMDINFO
+    debug_mode: str | None = None  # MT_DEBUG_MODE
+    extra: Mapping[str, str] = field(default_factory=dict)  # appended last (engine-specific)
+
+    @property
+    def target(self) -> str:
+        return "/".join(v for _, v in self.keyvals)
+
+    @property
+    def item_path(self) -> str:
+        return "/".join(v for _, v in self.item_vars)
+
+
+def item_info(item_vars: Sequence[tuple[str, str]]) -> str:
+    """MT_ITEM_INFO: the item list displayed the way Scheme displays it, `((A 1) (B 2))`."""
+    return "(" + " ".join(f"({k} {v})" for k, v in item_vars) + ")"
+
+
+def parse_setvars(spec: str | Sequence[tuple[str, str]] | None) -> list[tuple[str, str]]:
+    """`-setvars VAR=val,VAR2=val2`: split on `,` then `=`; only exact two-part pairs count."""
+    if spec is None:
+        return []
+    if not isinstance(spec, str):
+        return [(k, v) for k, v in spec]
+    pairs = []
+    for chunk in spec.split(","):
+        parts = chunk.split("=")
+        if len(parts) == 2:
+            pairs.append((parts[0], parts[1]))
+    return pairs
+
+
+def shell_echo_values(
+    pairs: Sequence[tuple[str, str]], env: Mapping[str, str], *, cwd: str | None = None
+) -> list[tuple[str, str]]:
+    """Evaluate each value as `sh -c "echo VALUE"` (first output line), in order.
+
+    Each result is exported before the next value is evaluated, so a later value can use an
+    earlier one. Values `echo` would print unchanged skip the shell; the rest are evaluated in
+    one `/bin/sh` for the whole list (one process per test, not one per variable).
+    """
+    if all(_ECHO_LITERAL.fullmatch(v) and not v.startswith("-") for _, v in pairs):
+        return [(k, v) for k, v in pairs]
+    script = ["set +e", "__mt_nl='\n'"]
+    for key, value in pairs:
+        # eval sees exactly the text the original passed to `sh -c "echo VALUE"`; a syntax
+        # error there spoils only this value (empty), not the rest of the list
+        script.append(f"__mt_v=$(eval {sh_quote('echo ' + value)})")
+        script.append('__mt_v=${__mt_v%%"$__mt_nl"*}')
+        if _IDENT.fullmatch(key):
+            script.append(f'{key}=$__mt_v; export {key}')
+        script.append('printf "%s\\0" "$__mt_v"')
+    proc = subprocess.run(
+        ["/bin/sh", "-c", "\n".join(script)],
+        env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False,
+    )
+    values = proc.stdout.decode("utf-8", errors="replace").split("\0")[: len(pairs)]
+    if len(values) != len(pairs):
+        raise ConfigError(
+            f"runconfigs: shell evaluation of the variables stopped after {len(values)} of "
+            f"{len(pairs)} values (exit {proc.returncode})"
+        )
+    return [(k, v) for (k, _), v in zip(pairs, values, strict=True)]
+
+
+def build_test_env(inputs: TestEnvInputs, *, cwd: str | None = None) -> dict[str, str]:
+    """The environment of one test, in the order of config-language §6.
+
+    `cwd` is where the runconfig values are shell-evaluated (the run dir once it exists).
+    """
+    env = OrderedEnv(inputs.base_env)
+    # 1-5: what -execute exports first
+    if inputs.cmdinfo is not None:
+        env["MT_CMDINFO"] = inputs.cmdinfo
+    env["MT_TESTSUITENAME"] = inputs.area_name
+    env["MT_RUN_AREA_HOME"] = inputs.toppath
+    env["MT_TEST_RUN_DIR"] = inputs.run_dir
+    # 6: the config re-read: [env-override], [fields], valueless keys
+    env.update_from(inputs.env_override)
+    env.update_from(inputs.keyvals)
+    env.update_from(inputs.config_vars)
+    # 7: runconfigs [default] then [<target>], shell-echo evaluated in the test's own env
+    runconfig = list(inputs.runconfig_default) + list(inputs.runconfig_target)
+    if runconfig:
+        env.update_from(shell_echo_values(runconfig, env, cwd=cwd))
+    # 8: -setvars
+    env.update_from(parse_setvars(inputs.setvars))
+    # 9: the required set
+    target = inputs.target
+    env["MT_TEST_RUN_DIR"] = inputs.run_dir
+    env["MT_TEST_NAME"] = inputs.test_name
+    env["MT_ITEM_INFO"] = item_info(inputs.item_vars)
+    env["MT_ITEMPATH"] = inputs.item_path
+    env["MT_RUNNAME"] = inputs.runname
+    env["MT_MEGATEST"] = inputs.megatest
+    env["MT_TARGET"] = target
+    env["MT_LINKTREE"] = inputs.linktree
+    env["MT_TESTSUITENAME"] = inputs.area_name
+    if inputs.debug_mode is not None:
+        env["MT_DEBUG_MODE"] = inputs.debug_mode
+    # 10: PATH += the megatest binary's directory
+    bindir = os.path.dirname(inputs.megatest)
+    if bindir:
+        path = env.get("PATH")
+        env["PATH"] = f"{path}:{bindir}" if path else bindir
+    # 11: [env-override] carried from the launching host
+    env.update_from(inputs.env_override)
+    # 12: runs:set-megatest-env-vars
+    env["MT_LINKTREE"] = inputs.linktree
+    env.update_from(inputs.keyvals)
+    if "MT_TARGET" not in env:
+        env["MT_TARGET"] = target
+    env.update_from(inputs.env_override)
+    env["MT_RUNNAME"] = inputs.runname
+    env["MT_RUN_AREA_HOME"] = inputs.toppath
+    # 13: item variables
+    env.update_from(inputs.item_vars)
+    env.update_from(inputs.extra.items())
+    return dict(env)
+
+
+def launcher_env(inputs: TestEnvInputs, pre_launch_overrides: Sequence[tuple[str, str]] = ()) -> dict[str, str]:
+    """The variables exported around a launcher command (run-engine §2.1 step 10)."""
+    env = OrderedEnv(inputs.base_env)
+    env["MT_RUN_AREA_HOME"] = inputs.toppath
+    env["MT_TEST_NAME"] = inputs.test_name
+    env["MT_RUNNAME"] = inputs.runname
+    env["MT_ITEMPATH"] = inputs.item_path
+    env.update_from(inputs.item_vars)
+    env.update_from(inputs.env_override)
+    env["MT_TEST_RUN_DIR"] = inputs.run_dir
+    env["MT_ITEM_INFO"] = item_info(inputs.item_vars)
+    env["MT_TARGET"] = inputs.target
+    env.update_from(pre_launch_overrides)
+    return dict(env)
+
+
+def sh_quote(value: str) -> str:
+    """Single-quote for sh: the only character needing care is `'` itself."""
+    return "'" + value.replace("'", "'\\''") + "'"
+
+
+def csh_quote(value: str) -> str:
+    """Single-quote for csh: `'` closes and reopens, `!` (history) and newlines are escaped."""
+    out = value.replace("'", "'\"'\"'").replace("!", "\\!").replace("\n", "\\\n")
+    return "'" + out + "'"
+
+
+def write_env_snapshots(env: Mapping[str, str], run_dir: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """Write `megatest.sh` and `megatest.csh` (sourceable copies of the test's environment)."""
+    sh_lines, csh_lines = [], []
+    for key, value in env.items():
+        if not _IDENT.fullmatch(key):
+            continue  # not expressible as a shell variable
+        prefix = "# " if key in SNAPSHOT_COMMENTED else ""
+        if prefix and "\n" in value:
+            continue  # a multi-line value cannot be commented out line by line safely
+        sh_lines.append(f"{prefix}export {key}={sh_quote(value)}")
+        csh_lines.append(f"{prefix}setenv {key} {csh_quote(value)}")
+    sh_path = Path(run_dir) / "megatest.sh"
+    csh_path = Path(run_dir) / "megatest.csh"
+    sh_path.write_text("\n".join(sh_lines) + "\n")
+    csh_path.write_text("\n".join(csh_lines) + "\n")
+    return sh_path, csh_path

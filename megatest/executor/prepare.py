@@ -1,0 +1,79 @@
+"""Getting one test ready to run: work area, source copy, environment, snapshots.
+
+The engine calls `prepare_test` with plain values mapped from its config models, then builds a
+TestJob from the result (`PreparedTest.job(...)`). Everything here happens in the runner
+process; nothing touches os.environ.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from megatest.executor.environment import TestEnvInputs, build_test_env, write_env_snapshots
+from megatest.executor.reporter import Reporter, TestRef
+from megatest.executor.steps import StepSpec, TestJob
+from megatest.executor.workarea import (
+    DEFAULT_MINSPACE_KB,
+    WorkArea,
+    choose_disk,
+    copy_test_source,
+    create_work_area,
+    remove_work_area,
+)
+
+
+@dataclass(frozen=True)
+class PreparedTest:
+    work_area: WorkArea
+    env: dict[str, str]
+    snapshots: tuple[Path, Path]  # megatest.sh, megatest.csh
+
+    @property
+    def run_dir(self) -> Path:
+        return self.work_area.run_dir
+
+    def job(self, test: TestRef, reporter: Reporter, *, steps: Sequence[StepSpec | tuple[str, str]] = (),
+            **kwargs: Any) -> TestJob:
+        """A TestJob running in this work area with this environment (kwargs: see TestJob)."""
+        return TestJob(test, run_dir=self.run_dir, env=self.env, reporter=reporter, steps=steps,
+                       **kwargs)
+
+
+def prepare_test(
+    env_inputs: TestEnvInputs,
+    *,
+    disks: Mapping[str, str],
+    test_src_dir: str,
+    minspace_kb: int = DEFAULT_MINSPACE_KB,
+    free_space_script: str | None = None,
+    testcopycmd: str | None = None,
+    preclean: bool = False,
+) -> PreparedTest:
+    """Choose the disk, create run dir and link, copy the test source, build env, write snapshots.
+
+    `disks`: the testconfig [disks] when it has entries, else megatest.config [disks]; empty
+    means the test runs in `<test src>/tmp_run`. `env_inputs.run_dir` is filled in here.
+    `preclean`: remove an existing run directory of this test first.
+    """
+    disk = choose_disk(disks, minspace_kb=minspace_kb, free_space_script=free_space_script) if disks else None
+
+    def create() -> WorkArea:
+        return create_work_area(
+            target=env_inputs.target, runname=env_inputs.runname, test_name=env_inputs.test_name,
+            item_path=env_inputs.item_path, disk=disk, linktree=env_inputs.linktree or None,
+            test_src_dir=test_src_dir,
+        )
+
+    work_area = create()
+    if preclean:
+        remove_work_area(work_area.real_dir, None)
+        work_area = create()
+    inputs = dataclasses.replace(env_inputs, run_dir=str(work_area.run_dir))
+    copy_test_source(test_src_dir, work_area.real_dir, testcopycmd=testcopycmd, env=inputs.base_env)
+    env = build_test_env(inputs, cwd=str(work_area.real_dir))
+    snapshots = write_env_snapshots(env, work_area.real_dir)
+    return PreparedTest(work_area, env, snapshots)

@@ -1,0 +1,568 @@
+"""One test's steps, supervised without a per-test interpreter (run-engine §2.5, §3.2).
+
+A TestJob runs a test's `[setup] runscript` and/or `[ezsteps]` as plain child processes, each
+`/bin/bash -c "<cmd> > <step>.log 2>&1"` in its own session (so its process group holds the
+whole tree), and is driven by `poll()`: nothing here blocks or sleeps. The local launcher polls
+many jobs from one loop; `run_to_completion()` drives a single job synchronously (the remote
+path: `megatest test execute` on the node).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import shlex
+import signal
+import socket
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from megatest.errors import ConfigError
+from megatest.executor import exitcodes, logpro
+from megatest.executor import triggers as trigger_mod
+from megatest.executor.events import (
+    Event,
+    StepEnded,
+    StepStarted,
+    TestFinished,
+    TestKilled,
+    TestTimedOut,
+)
+from megatest.executor.reporter import Heartbeat, Reporter, TestRef
+from megatest.executor.triggers import fire_triggers
+from megatest.executor.waivers import WaiverHook
+from megatest.executor.workarea import LAUNCH_LOG
+
+RUNNING_STATES = ("REMOTEHOSTSTART", "RUNNING")
+_STEP_PARAMS = re.compile(r"^\{[^}]*\}\s*")
+_HMS_TOKEN = re.compile(r"(\d+)([smhd])")
+_HMS_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def hms_to_seconds(text: str | None) -> int | None:
+    """`[requirements] runtimelim` / `[setup] runtimelim`: `1h 2m 3s` -> 3723.
+
+    Whitespace-separated tokens, each exactly `<int>[smhd]`; any other token (glued `1h2m`
+    too) counts 0, as in the original. None or blank -> None (no limit).
+    """
+    if text is None or not text.strip(" \t\n"):
+        return None
+    total = 0
+    for token in re.split(r"[ \t\n]+", text.strip(" \t\n")):
+        m = _HMS_TOKEN.fullmatch(token)
+        if m:
+            total += int(m.group(1)) * _HMS_SECONDS[m.group(2)]
+    return total
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """One ezstep: its name, its command, and optionally inline [logpro] rules for it."""
+
+    name: str
+    command: str
+    logpro_rules: str | None = None
+
+    @classmethod
+    def from_config(cls, name: str, value: str, logpro_rules: str | None = None) -> StepSpec:
+        """From an `[ezsteps]` line: the `{...}` prefix is parsed and ignored; one line only."""
+        if "\n" in value:
+            raise ConfigError(f"[ezsteps] {name}: a step command must be one line (join with \\)")
+        if not name or "/" in name or name in (".", ".."):
+            raise ConfigError(f"[ezsteps] {name!r}: not usable as a step (log file) name")
+        return cls(name, _STEP_PARAMS.sub("", value), logpro_rules)
+
+
+def logpro_file_text(step: str, rules: str) -> str:
+    """What a `[logpro] <step>` entry becomes on disk: two `;;` header lines, then the rules."""
+    return f";; rules for step {step}\n;; written by megatest from the testconfig [logpro] section\n{rules}\n"
+
+
+def resolve_runscript(runscript: str, test_src_dir: str | None) -> str:
+    """`/` in the name: as is. Else `<test src>/<name>` when executable, else looked up on PATH.
+
+    A found script that is not executable gets `ug+x` (the test process does the same).
+    """
+    if "/" in runscript:
+        path = runscript
+    elif test_src_dir and os.path.isfile(os.path.join(test_src_dir, runscript)):
+        path = os.path.join(test_src_dir, runscript)
+    else:
+        return runscript
+    if os.path.isfile(path) and not os.access(path, os.X_OK):
+        try:
+            os.chmod(path, os.stat(path).st_mode | 0o110)
+        except OSError:
+            pass  # the shell will report it
+    return path
+
+
+def _live_group_members(pgid: int) -> list[int]:
+    """Pids (not zombies) still in process group `pgid`; Linux /proc, else a killpg probe."""
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return []
+        except PermissionError:
+            pass
+        return [pgid]
+    members = []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        # fields after the parenthesised command: state ppid pgrp ...
+        rest = stat[stat.rfind(b")") + 2 :].split()
+        if len(rest) >= 3 and int(rest[2]) == pgid and rest[0] != b"Z":
+            members.append(int(entry))
+    return members
+
+
+class _Child:
+    """One supervised child: pid, pidfd (when the kernel has them), start time, exit status.
+
+    Spawned with os.posix_spawn (vfork-like, no Python in between) in a new session, and
+    reaped with waitpid(WNOHANG) only when its pidfd says it exited or a timer is due.
+    """
+
+    def __init__(self, pid: int, started: float):
+        self.pid = pid
+        self.started = started
+        self.returncode: int | None = None
+        self.pidfd: int | None = None
+        try:
+            self.pidfd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            self.pidfd = None
+
+    def poll(self) -> int | None:
+        """The exit code (negative: killed by that signal), or None while it runs."""
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                self.returncode = -255  # reaped by someone else: the status is lost
+                return self.returncode
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def close(self) -> None:
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+            self.pidfd = None
+
+
+class TestJob:
+    """One test's life after its work area exists: runscript, ezsteps, status, kill, heartbeat.
+
+    Drive it with `start()` then `poll()` (or `run_to_completion()`). Every report goes through
+    `reporter`; every state/status it writes fires the test's own `triggers`.
+    """
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(
+        self,
+        test: TestRef,
+        *,
+        run_dir: str | os.PathLike[str],
+        env: Mapping[str, str],
+        reporter: Reporter,
+        steps: Sequence[StepSpec | tuple[str, str]] = (),
+        runscript: str | None = None,
+        test_src_dir: str | None = None,
+        runtimelim: float | None = None,
+        triggers: Mapping[str, str] | None = None,
+        waiver_hook: WaiverHook | None = None,
+        final_comment: str | None = None,
+        kill_grace: float = 5.0,
+        heartbeat_interval: float = 3.0,
+        write_makefile: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.test = test
+        self.run_dir = os.fspath(run_dir)
+        self.env = dict(env)
+        self.reporter = reporter
+        self.steps = [s if isinstance(s, StepSpec) else StepSpec.from_config(*s) for s in steps]
+        self.runscript = runscript
+        self.test_src_dir = test_src_dir
+        self.runtimelim = runtimelim if runtimelim else None  # 0 means no limit
+        self.triggers = dict(triggers or {})
+        self.waiver_hook = waiver_hook
+        self.final_comment = final_comment
+        self.kill_grace = kill_grace
+        self.heartbeat_interval = heartbeat_interval
+        self.write_makefile = write_makefile
+        self.clock = clock
+
+        self.phase = "new"  # new -> running -> (killing ->) done
+        self.result: tuple[str, str] | None = None  # final state/status once done
+        self._state = "LAUNCHED"
+        self._status = "n/a"
+        self._child: _Child | None = None
+        self._child_kind = ""  # "runscript" or "step"
+        self._step_index = -1
+        self._rollup = 0
+        self._started_at = 0.0
+        self._was_started = False
+        self._next_heartbeat = 0.0
+        self._kill_reason = ""
+        self._kill_state = ("KILLED", "KILLED")
+        self._kill_deadline = 0.0
+        self._kill_giveup = 0.0
+        self._sigkilled = False
+        self._pgid: int | None = None
+        # each step gets PATH + ":."
+        self._step_env = dict(self.env)
+        self._step_env["PATH"] = f"{self.env.get('PATH', '')}:."
+
+    # -- public -------------------------------------------------------------------------------
+
+    @property
+    def done(self) -> bool:
+        return self.phase == "done"
+
+    @property
+    def pidfd(self) -> int | None:
+        """An fd that becomes readable when the current child exits (None: poll on a timer)."""
+        return self._child.pidfd if self._child is not None else None
+
+    @property
+    def pid(self) -> int | None:
+        return self._child.pid if self._child is not None else None
+
+    def next_deadline(self) -> float | None:
+        """The clock time by which poll() must be called even if no child exits."""
+        if self.phase == "running":
+            times = [self._next_heartbeat]
+            if self.runtimelim is not None:
+                times.append(self._started_at + self.runtimelim)
+            if self._child is not None and self._child.pidfd is None:
+                times.append(self.clock() + 0.05)  # no pidfd: fall back to a short timer
+            return min(times)
+        if self.phase == "killing":
+            return self.clock() + 0.05
+        return None
+
+    def start(self, now: float | None = None) -> list[Event]:
+        """Mark the test started and launch its first process."""
+        if self.phase != "new":
+            return []
+        now = self.clock() if now is None else now
+        self.phase = "running"
+        self._was_started = True
+        self._started_at = now
+        self._next_heartbeat = now + self.heartbeat_interval
+        events: list[Event] = []
+        self._write_state("REMOTEHOSTSTART", "n/a", None)
+        uname = os.uname()
+        self.reporter.set_values(self.test, {
+            "host": socket.gethostname(),
+            "uname": f"{uname.sysname} {uname.release} {uname.version} {uname.machine}",
+        })
+        self._write_state("RUNNING", None, None)
+        self._prepare_steps()
+        if self.runscript:
+            self._start_runscript(now, events)
+        else:
+            self._start_next_step(now, events)
+        return events
+
+    def poll(self, now: float | None = None) -> list[Event]:
+        """Reap, judge and advance; check the runtime limit, heartbeat and kill requests."""
+        now = self.clock() if now is None else now
+        events: list[Event] = []
+        self._reap_background()
+        if self.phase == "running":
+            child = self._child
+            if child is not None:
+                rc = child.poll()
+                if rc is not None:
+                    self._child = None
+                    child.close()
+                    self._child_ended(rc, now, events)
+            if self.phase == "running":
+                if self.runtimelim is not None and now - self._started_at > self.runtimelim:
+                    events.append(TestTimedOut(self.test, self.runtimelim))
+                    self._begin_kill(
+                        f"KILLING TEST DUE TO TIME LIMIT EXCEEDED ({self.runtimelim:g}s)", now, events
+                    )
+                elif now >= self._next_heartbeat:
+                    self._heartbeat(now, events)
+        if self.phase == "killing":
+            self._poll_killing(now, events)
+        return events
+
+    def kill(self, reason: str = "kill requested", now: float | None = None, *,
+             state: str = "KILLED", status: str = "KILLED") -> list[Event]:
+        """Kill the whole process tree (SIGTERM, SIGKILL after the grace period).
+
+        The test ends as `state/status` (KILLED/KILLED; the remote executor uses INCOMPLETE/
+        KILLED when it is itself terminated). Poll until `done`.
+        """
+        now = self.clock() if now is None else now
+        events: list[Event] = []
+        if self.phase in ("done", "killing"):
+            return events
+        self._kill_state = (state, status)
+        if self.phase == "new" or self._child is None:
+            # nothing to kill: the original records FAILED TO KILL when there was no pid
+            events.append(TestKilled(self.test, reason))
+            self.phase = "killing"
+            self._finish(state, "FAILED TO KILL" if status == "KILLED" else status, reason, events)
+            return events
+        self._begin_kill(reason, now, events)
+        self._poll_killing(now, events)
+        return events
+
+    def run_to_completion(
+        self, poll_interval: float = 1.0, on_event: Callable[[Event], None] | None = None
+    ) -> tuple[str, str]:
+        """Run synchronously (the remote path): wait on the child, wake for deadlines.
+
+        Returns the final (state, status); `on_event` sees every event as it happens.
+        """
+        emit = on_event if on_event is not None else (lambda _e: None)
+        for event in self.start():
+            emit(event)
+        while not self.done:
+            timeout = poll_interval
+            deadline = self.next_deadline()
+            if deadline is not None:
+                timeout = max(0.0, min(timeout, deadline - self.clock()))
+            fd = self.pidfd
+            if fd is not None:
+                poller = select.poll()
+                poller.register(fd, select.POLLIN)
+                poller.poll(timeout * 1000)
+            elif timeout > 0:
+                time.sleep(min(timeout, 0.05))
+            for event in self.poll():
+                emit(event)
+        assert self.result is not None
+        return self.result
+
+    # -- processes ----------------------------------------------------------------------------
+
+    def _spawn(self, redirect: str, command: str, now: float) -> _Child:
+        """Start `/bin/bash -c` in the run dir with its output sent to `redirect` (`> S.log`).
+
+        The redirection is applied with `exec` before the command is read, so bash's own
+        complaints about the command (syntax errors) land in the step's log too, and the
+        supervisor itself opens no file per step.
+        """
+        # posix_spawn has no cwd argument (before 3.13): the shell changes directory itself
+        script = f"cd -- {shlex.quote(self.run_dir)} || exit 1\nexec {redirect} 2>&1\n{command}"
+        pid = os.posix_spawn(
+            "/bin/bash", ["/bin/bash", "-c", script], self._step_env,
+            file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+                (os.POSIX_SPAWN_DUP2, 1, 2),
+            ],
+            setsid=True,
+        )
+        self._pgid = pid
+        self.reporter.set_values(self.test, {"process_id": pid})
+        return _Child(pid, now)
+
+    def _start_runscript(self, now: float, events: list[Event]) -> None:
+        script = resolve_runscript(self.runscript or "", self.test_src_dir)
+        # the runscript's output goes to the launch log, as the -execute process's did
+        self._child_kind = "runscript"
+        try:
+            self._child = self._spawn(f">> {LAUNCH_LOG}", shlex.quote(script), now)
+        except OSError as exc:
+            self._finish("COMPLETED", "FAIL", f"could not start runscript: {exc}", events)
+            return
+        events.append(StepStarted(self.test, os.path.basename(script), self._child.pid, LAUNCH_LOG))
+
+    def _start_next_step(self, now: float, events: list[Event]) -> None:
+        self._step_index += 1
+        if self._step_index >= len(self.steps):
+            self._final_status(self._rollup, events)
+            return
+        step = self.steps[self._step_index]
+        log = f"{step.name}.log"
+        self.reporter.step(self.test, step.name, "start", "-", "", "")
+        self._child_kind = "step"
+        try:
+            # the whole command's output is logged, also for `a; b` and `a & b`
+            self._child = self._spawn(f"> {shlex.quote(log)}", step.command, now)
+        except OSError as exc:
+            self._finish("COMPLETED", "FAIL", f"could not start step {step.name}: {exc}", events)
+            return
+        events.append(StepStarted(self.test, step.name, self._child.pid, log))
+
+    def _prepare_steps(self) -> None:
+        """Write `[logpro]` rules to `S.logpro` (unless the file came with the test source) and
+        the `Makefile.ezsteps` rules for every step, in one go before the first step runs."""
+        rules: list[str] = []
+        for step in self.steps:
+            logpro_path = Path(self.run_dir) / f"{step.name}.logpro"
+            if step.logpro_rules is not None and not logpro_path.exists():
+                logpro_path.write_text(logpro_file_text(step.name, step.logpro_rules))
+            if self.write_makefile:
+                rules += [f"{step.name}.log :", f"\t{step.command} > {step.name}.log 2>&1"]
+                if logpro_path.exists():
+                    rules.append(f"\tlogpro {step.name}.logpro {step.name}.html < {step.name}.log")
+                rules += [f"{step.name} : {step.name}.log", ""]
+        if rules:
+            with open(os.path.join(self.run_dir, "Makefile.ezsteps"), "a") as fh:
+                fh.write("\n".join(rules) + "\n")
+
+    def _child_ended(self, rc: int, now: float, events: list[Event]) -> None:
+        sig = -rc if rc < 0 else None
+        command_exit = rc if rc >= 0 else None
+        if self._child_kind == "runscript":
+            events.append(StepEnded(self.test, os.path.basename(self.runscript or ""), command_exit,
+                                    command_exit, sig, exitcodes.final_status(command_exit), LAUNCH_LOG))
+            if sig is not None:
+                self._final_status(None, events)  # killed by a signal: no ezsteps, FAIL
+                return
+            self._rollup = rc
+            self._start_next_step(now, events)
+            return
+        self._step_ended(command_exit, sig, now, events)
+
+    def _step_ended(self, command_exit: int | None, sig: int | None, now: float, events: list[Event]) -> None:
+        step = self.steps[self._step_index]
+        logpro_path = Path(self.run_dir) / f"{step.name}.logpro"
+        uses_logpro = logpro_path.exists()
+        code = command_exit
+        comment = ""
+        logfile = ""
+        if uses_logpro:
+            html_name = f"{step.name}.html"
+            try:
+                result = logpro.run_logpro(
+                    logpro_path, Path(self.run_dir) / f"{step.name}.log",
+                    Path(self.run_dir) / html_name, env=self.env,
+                )
+                code = result.exit_code  # logpro's verdict replaces the command's exit code
+                comment = "PASS" if code == 0 else f"{result.exit_status}: {result.message()}"
+                self.reporter.add_test_data(self.test, logpro.test_data_rows(result, step.name))
+            except ConfigError as exc:
+                code = 1  # logpro exits 1 on a syntax error in its rule file
+                comment = f"FAIL: {exc.one_line()}"
+            logfile = html_name
+            self.reporter.set_values(self.test, {"final_logf": html_name})
+        if sig is not None:
+            code = None  # a signal-killed step is a failure whatever the log says
+        self.reporter.step(self.test, step.name, "end", "-" if code is None else str(code), logfile, comment)
+        events.append(StepEnded(self.test, step.name, code, command_exit, sig,
+                                exitcodes.step_status(code, logpro=uses_logpro),
+                                logfile or f"{step.name}.log"))
+        roll = exitcodes.combine_step(self._rollup, step.name, code, logpro=uses_logpro)
+        self._rollup = roll.code
+        last = self._step_index == len(self.steps) - 1
+        state = "COMPLETED" if last or roll.result == "fail" else "RUNNING"
+        self._write_state(state, roll.status, roll.comment)
+        if sig is None and exitcodes.step_is_good(code, logpro=uses_logpro) and not last:
+            self._start_next_step(now, events)
+        else:
+            self._final_status(self._rollup if sig is None else None, events)
+
+    def _final_status(self, code: int | None, events: list[Event]) -> None:
+        """End of the steps: COMPLETED/<status of R> unless someone already completed the row."""
+        current = self.reporter.current_state_status(self.test)
+        state, status = current if current is not None else (self._state, self._status)
+        if state in RUNNING_STATES:
+            self._finish("COMPLETED", exitcodes.final_status(code, status), self.final_comment, events)
+        else:
+            self._finish(None, None, None, events)
+
+    def _finish(self, state: str | None, status: str | None, comment: str | None, events: list[Event]) -> None:
+        if state is not None:
+            self._write_state(state, status, comment)
+        current = self.reporter.current_state_status(self.test)
+        final = current if current is not None else (self._state, self._status)
+        if self._was_started:
+            self.reporter.set_values(self.test, {"run_duration": max(0.0, self.clock() - self._started_at)})
+        self.phase = "done"
+        self.result = final
+        events.append(TestFinished(self.test, final[0], final[1], comment))
+
+    # -- state writes, heartbeat, kill --------------------------------------------------------
+
+    def _write_state(self, state: str | None, status: str | None, comment: str | None) -> None:
+        if status == "FAIL" and self.waiver_hook is not None:
+            waived = self.waiver_hook(self.test, comment)
+            if waived is not None:
+                status, comment = waived
+        self.reporter.set_state_status(self.test, state, status, comment)
+        self._state = state if state is not None else self._state
+        self._status = status if status is not None else self._status
+        if self.triggers:
+            fire_triggers(
+                self.triggers, state=self._state, status=self._status, test_id=self.test.test_id,
+                run_dir=self.run_dir, env=self.env, test_name=self.test.test_name,
+                item_path=self.test.item_path,
+            )
+
+    def _reap_background(self) -> None:
+        trigger_mod.reap_finished()  # trigger shells of any job; cheap when there are none
+
+    def _heartbeat(self, now: float, events: list[Event]) -> None:
+        self._next_heartbeat = now + self.heartbeat_interval
+        try:
+            load = os.getloadavg()[0] / (os.cpu_count() or 1)
+        except OSError:
+            load = -1.0
+        try:
+            st = os.statvfs(self.run_dir)
+            free = st.f_bavail * st.f_frsize // 1024
+        except OSError:
+            free = -1
+        self.reporter.heartbeat(self.test, Heartbeat(now - self._started_at, load, free))
+        current = self.reporter.current_state_status(self.test)
+        if current is not None and current[0] == "KILLREQ":
+            self._begin_kill("KILLREQ", now, events)
+
+    def _begin_kill(self, reason: str, now: float, events: list[Event]) -> None:
+        self.phase = "killing"
+        self._kill_reason = reason
+        self._kill_deadline = now + self.kill_grace
+        self._kill_giveup = self._kill_deadline + 2.0
+        events.append(TestKilled(self.test, reason))
+        self._signal_group(signal.SIGTERM)
+
+    def _signal_group(self, sig: int) -> None:
+        if self._pgid is None:
+            return
+        try:
+            os.killpg(self._pgid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def _poll_killing(self, now: float, events: list[Event]) -> None:
+        child = self._child
+        if child is not None and child.poll() is not None:
+            child.close()
+            self._child = None
+        survivors = _live_group_members(self._pgid) if self._pgid is not None else []
+        if self._child is None and not survivors:
+            self._finish(*self._kill_state, self._kill_reason, events)
+            return
+        if not self._sigkilled and now >= self._kill_deadline:
+            self._sigkilled = True
+            self._signal_group(signal.SIGKILL)
+        elif self._sigkilled and now >= self._kill_giveup:
+            if self._child is not None:
+                self._child.close()  # still alive after SIGKILL (uninterruptible): give up on it
+                self._child = None
+            state, status = self._kill_state
+            self._finish(state, "FAILED TO KILL" if status == "KILLED" else status,
+                         f"{self._kill_reason}; survivors: {' '.join(map(str, survivors))}", events)

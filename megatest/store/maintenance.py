@@ -1,0 +1,293 @@
+"""`megatest db ...`: migrate, status, check and cleanup of all of an area's databases."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from megatest.errors import StoreError
+from megatest.store import legacy, migrations, paths, schema, sqlite_conn
+
+
+@dataclass
+class DbFile:
+    kind: str            # "main", "run" or "orphans"
+    path: Path
+    run_id: int | None = None
+
+    @property
+    def tree(self) -> str:
+        return "main" if self.kind == "main" else "run"
+
+
+@dataclass
+class DbStatus:
+    db: DbFile
+    revision: str | None
+    head: str
+
+    @property
+    def at_head(self) -> bool:
+        return self.revision == self.head
+
+
+@dataclass
+class Problem:
+    kind: str
+    path: Path
+    message: str
+    fixable: bool = True
+
+    def line(self) -> str:
+        return f"{self.path}: {self.kind}: {self.message}"
+
+
+def db_files(area_root: Path) -> list[DbFile]:
+    """main.db, every <run_id>.db (by run id) and orphans.db, as present on disk."""
+    folder = paths.db_dir(area_root)
+    found: list[DbFile] = []
+    if (folder / paths.MAIN_DB_NAME).is_file():
+        found.append(DbFile("main", folder / paths.MAIN_DB_NAME))
+    for run_id, path in sorted(paths.run_db_files(folder).items()):
+        found.append(DbFile("run", path, run_id))
+    if (folder / legacy.ORPHANS_NAME).is_file():
+        found.append(DbFile("orphans", folder / legacy.ORPHANS_NAME))
+    return found
+
+
+def status(area_root: Path) -> list[DbStatus]:
+    return [DbStatus(db, migrations.current(db.path), migrations.head(db.tree))
+            for db in db_files(area_root)]
+
+
+def migrate(
+    area_root: Path,
+    fields: Sequence[tuple[str, str]] | None = None,
+    *,
+    progress: bool = False,
+    say: Callable[[str], None] = print,
+) -> bool:
+    """Bring every db of the area to head, converting a legacy megatest.db first and creating
+    main.db for a new area. Returns True when anything changed."""
+    changed = False
+    if legacy.needs_conversion(area_root):
+        for line in legacy.convert(area_root, progress=progress, say=say).lines():
+            say(line)
+        changed = True
+    db_dir = paths.db_dir(area_root)
+    with legacy.migrate_lock(db_dir):
+        if not paths.main_db(area_root).is_file():
+            from megatest.store.api import Store
+
+            Store.open(area_root, fields=list(fields or []), create=True).close()
+            say(f"created {paths.main_db(area_root)} at {migrations.head('main')}")
+            changed = True
+        for st in status(area_root):
+            if st.at_head:
+                continue
+            if st.revision is None:
+                raise StoreError("not a megatest database (no schema revision)", path=str(st.db.path))
+            migrations.upgrade(st.db.path, st.db.tree)
+            say(f"{st.db.path}: {st.revision} -> {st.head}")
+            changed = True
+        for template in db_dir.glob(".run-template-*.db"):
+            if template.name != f".run-template-{migrations.head('run')}.db":
+                template.unlink()
+    if fields:
+        from megatest.store.api import Store
+
+        Store.open(area_root, fields=list(fields)).close()  # appends new [fields] keys
+    if not changed:
+        say(f"all {len(db_files(area_root))} databases of {area_root} are at head; nothing to do")
+    return changed
+
+
+# ---------------------------------------------------------------------- check / cleanup
+def _connect(path: Path) -> sqlite3.Connection:
+    return sqlite_conn.connect(path)
+
+
+def _ids(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> set[int]:
+    return {r[0] for r in conn.execute(sql, params)}
+
+
+def check(area_root: Path) -> list[Problem]:
+    """Integrity and orphan checks over every db of the area."""
+    problems: list[Problem] = []
+    files = db_files(area_root)
+    main = next((f for f in files if f.kind == "main"), None)
+    if main is None:
+        return [Problem("missing", paths.main_db(area_root), "no main.db (run `megatest db migrate`)",
+                        fixable=False)]
+    for st in status(area_root):
+        if not st.at_head:
+            problems.append(Problem("revision", st.db.path,
+                                    f"at {st.revision}, head is {st.head}; run `megatest db migrate`",
+                                    fixable=False))
+    for db in files:
+        conn = _connect(db.path)
+        try:
+            result = conn.execute("PRAGMA quick_check").fetchall()
+        finally:
+            conn.close()
+        if result != [("ok",)]:
+            problems.append(Problem("integrity", db.path, "; ".join(r[0] for r in result[:5]),
+                                    fixable=False))
+    mconn = _connect(main.path)
+    try:
+        run_ids = _ids(mconn, "SELECT id FROM runs")
+        test_index = dict(mconn.execute("SELECT id, run_id FROM test_ids").fetchall())
+        for table in ("run_stats", "extradat"):
+            n = mconn.execute(f"SELECT count(*) FROM {table} WHERE run_id NOT IN "
+                              "(SELECT id FROM runs)").fetchone()[0]
+            if n:
+                problems.append(Problem("orphan-rows", main.path, f"{n} {table} rows of missing runs"))
+    finally:
+        mconn.close()
+    on_disk = {f.run_id for f in files if f.kind == "run"}
+    for run_id in sorted(run_ids - on_disk):
+        problems.append(Problem("missing-run-db", paths.run_db(area_root, run_id),
+                                f"run {run_id} has no database file"))
+    seen_tests: set[int] = set()
+    for db in files:
+        if db.kind == "main":
+            continue
+        if db.kind == "orphans" or db.run_id not in run_ids:
+            problems.append(Problem("orphan-db", db.path, "holds rows of no registered run"))
+            continue
+        problems += _check_run_db(db, test_index, seen_tests)
+    missing = set(test_index) - seen_tests
+    if missing:
+        problems.append(Problem("orphan-rows", main.path,
+                                f"{len(missing)} test_ids rows with no test row"))
+    return problems
+
+
+def _check_run_db(db: DbFile, test_index: dict[int, int], seen: set[int]) -> list[Problem]:
+    out: list[Problem] = []
+    conn = _connect(db.path)
+    try:
+        ids = _ids(conn, "SELECT id FROM tests WHERE run_id=?", (db.run_id,))
+        seen |= ids
+        wrong = conn.execute("SELECT count(*) FROM tests WHERE run_id IS NOT ?",
+                             (db.run_id,)).fetchone()[0]
+        if wrong:
+            out.append(Problem("orphan-rows", db.path, f"{wrong} tests rows of another run"))
+        for table in schema.TEST_CHILD_TABLES:
+            n = conn.execute(f"SELECT count(*) FROM {table} WHERE test_id IS NULL OR test_id NOT IN "
+                             "(SELECT id FROM tests WHERE run_id=?)", (db.run_id,)).fetchone()[0]
+            if n:
+                out.append(Problem("orphan-rows", db.path, f"{n} {table} rows of missing tests"))
+        unindexed = [i for i in ids if test_index.get(i) != db.run_id]
+        if unindexed:
+            out.append(Problem("test-ids", db.path,
+                               f"{len(unindexed)} tests missing from main.db test_ids"))
+        no_parent = conn.execute(
+            "SELECT count(DISTINCT testname) FROM tests i WHERE item_path != '' AND NOT EXISTS "
+            "(SELECT 1 FROM tests p WHERE p.run_id=i.run_id AND p.testname=i.testname "
+            "AND p.item_path='')").fetchone()[0]
+        if no_parent:
+            out.append(Problem("no-parent", db.path,
+                               f"{no_parent} itemized tests have no top-level row"))
+    finally:
+        conn.close()
+    return out
+
+
+def cleanup(area_root: Path, say: Callable[[str], None] = print) -> int:
+    """Remove orphans (rows and run dbs of no registered run), repair test_ids, give every
+    registered run its db and a top-level row per itemized test, then VACUUM. Returns the
+    number of problems fixed."""
+    with legacy.migrate_lock(paths.db_dir(area_root)):
+        problems = check(area_root)
+        blocking = [p for p in problems if not p.fixable]
+        if blocking:
+            raise StoreError("; ".join(p.line() for p in blocking))
+        fixed = 0
+        for p in problems:
+            if p.kind == "orphan-db":
+                for f in paths.sidecar_files(p.path):
+                    f.unlink(missing_ok=True)
+                say(f"removed {p.path} ({p.message})")
+                fixed += 1
+            elif p.kind == "missing-run-db":
+                migrations.build_at_head(p.path, "run")
+                say(f"created empty {p.path}")
+                fixed += 1
+        main_path = paths.main_db(area_root)
+        mconn = _connect(main_path)
+        try:
+            with sqlite_conn.immediate(mconn):
+                for table in ("run_stats", "extradat"):
+                    fixed += _delete(mconn, say, main_path, table,
+                                     "run_id NOT IN (SELECT id FROM runs)")
+            for db in db_files(area_root):
+                if db.kind == "run":
+                    fixed += _clean_run_db(db, mconn, say)
+            with sqlite_conn.immediate(mconn):
+                on_disk = {f.run_id for f in db_files(area_root) if f.kind == "run"}
+                stale = [tid for tid, rid in mconn.execute("SELECT id, run_id FROM test_ids")
+                         if rid not in on_disk]
+                mconn.executemany("DELETE FROM test_ids WHERE id=?", [(t,) for t in stale])
+                if stale:
+                    say(f"{main_path}: removed {len(stale)} test_ids rows of missing runs")
+                    fixed += len(stale)
+        finally:
+            mconn.close()
+        for db in db_files(area_root):
+            conn = _connect(db.path)
+            try:
+                conn.execute("VACUUM")
+            finally:
+                conn.close()
+        say(f"vacuumed {len(db_files(area_root))} databases")
+    return fixed
+
+
+def _delete(conn: sqlite3.Connection, say, path: Path, table: str, where: str,
+            params: tuple = ()) -> int:
+    n = conn.execute(f"DELETE FROM {table} WHERE {where}", params).rowcount
+    if n:
+        say(f"{path}: removed {n} orphan {table} rows")
+    return n
+
+
+def _clean_run_db(db: DbFile, mconn: sqlite3.Connection, say) -> int:
+    fixed = 0
+    conn = _connect(db.path)
+    try:
+        with sqlite_conn.immediate(conn):
+            fixed += _delete(conn, say, db.path, "tests", "run_id IS NOT ?", (db.run_id,))
+            for table in schema.TEST_CHILD_TABLES:
+                fixed += _delete(conn, say, db.path, table,
+                                 "test_id IS NULL OR test_id NOT IN (SELECT id FROM tests)")
+            lonely = conn.execute(
+                "SELECT DISTINCT testname FROM tests i WHERE item_path != '' AND NOT EXISTS "
+                "(SELECT 1 FROM tests p WHERE p.run_id=i.run_id AND p.testname=i.testname "
+                "AND p.item_path='')").fetchall()
+            for (testname,) in lonely:
+                # a new test row takes a fresh area-wide id from main.db, like the Store does
+                with sqlite_conn.immediate(mconn):
+                    new_id = mconn.execute("INSERT INTO test_ids (run_id) VALUES (?)",
+                                           (db.run_id,)).lastrowid
+                conn.execute("INSERT INTO tests (id, run_id, testname, item_path) "
+                             "VALUES (?, ?, ?, '')", (new_id, db.run_id, testname))
+            if lonely:
+                say(f"{db.path}: added {len(lonely)} missing top-level rows of itemized tests")
+                fixed += len(lonely)
+            ids = [r[0] for r in conn.execute("SELECT id FROM tests")]
+        with sqlite_conn.immediate(mconn):
+            known = _ids(mconn, "SELECT id FROM test_ids WHERE run_id=?", (db.run_id,))
+            missing = [(i, db.run_id) for i in ids if i not in known]
+            mconn.executemany("INSERT OR IGNORE INTO test_ids (id, run_id) VALUES (?, ?)", missing)
+            if missing:
+                say(f"{db.path}: registered {len(missing)} test ids in main.db")
+                fixed += len(missing)
+            stale = [(i,) for i in known if i not in set(ids)]
+            mconn.executemany("DELETE FROM test_ids WHERE id=?", stale)
+            fixed += len(stale)
+    finally:
+        conn.close()
+    return fixed

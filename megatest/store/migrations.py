@@ -1,0 +1,156 @@
+"""Alembic, driven from code: two script trees inside the package (main, run), no alembic.ini.
+
+megatest/store/alembic/main/ owns main.db, megatest/store/alembic/run/ owns every <run_id>.db.
+Both trees' env.py call `run_env()` below, which takes the connection from the Config object.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import sqlite3
+import tempfile
+from pathlib import Path
+
+from megatest.store import sqlite_conn
+
+TREES = ("main", "run")
+_HERE = Path(__file__).resolve().parent
+
+
+def script_location(tree: str) -> Path:
+    if tree not in TREES:
+        raise ValueError(f"unknown schema tree {tree!r}")
+    return _HERE / "alembic" / tree
+
+
+def _config(tree: str, connection=None):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(script_location(tree)))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+@functools.cache
+def _script(tree: str):
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_config(tree))
+
+
+def head(tree: str) -> str:
+    """The head revision id of a tree."""
+    return _script(tree).get_current_head()
+
+
+def revisions(tree: str) -> list[str]:
+    """Every revision of a tree, oldest first."""
+    return [s.revision for s in reversed(list(_script(tree).walk_revisions()))]
+
+
+def current(db_path: str | os.PathLike) -> str | None:
+    return sqlite_conn.alembic_revision(db_path)
+
+
+def _run(db_path: Path, tree: str, action: str, target: str) -> None:
+    from alembic import command
+    from megatest.store.engines import make_engine, write_tx
+
+    engine = make_engine(Path(db_path), pool_size=1)
+    try:
+        with write_tx(engine) as conn:
+            cfg = _config(tree, conn)
+            getattr(command, action)(cfg, target)
+    finally:
+        engine.dispose()
+
+
+def upgrade(db_path: str | os.PathLike, tree: str, target: str = "head") -> None:
+    """Bring one db file to `target` (creating the file when missing), in one transaction."""
+    _run(Path(db_path), tree, "upgrade", target)
+
+
+def downgrade(db_path: str | os.PathLike, tree: str, target: str) -> None:
+    _run(Path(db_path), tree, "downgrade", target)
+
+
+def run_env() -> None:
+    """Body of both env.py files: run the migrations on the connection handed in by `_run`."""
+    from alembic import context
+
+    connection = context.config.attributes.get("connection")
+    if connection is None:
+        raise RuntimeError("megatest migrations run only through megatest.store.migrations")
+    context.configure(connection=connection, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def build_at_head(final_path: Path, tree: str, *, prepare=None) -> bool:
+    """Create `final_path` at the head of `tree` unless it exists; False when it already did.
+
+    The file is built under a temporary name and linked into place, so a reader never sees a
+    half-made db and two creators cannot clobber each other (os.link fails if the name exists).
+    `prepare(path)` may add to the new file before it is published.
+    """
+    if final_path.exists():
+        return False
+    final_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final_path.name}.", suffix=".new", dir=final_path.parent)
+    os.close(fd)
+    os.unlink(tmp)
+    try:
+        template = run_template(final_path.parent) if tree == "run" else None
+        if template is not None:
+            copy_db(template, Path(tmp))
+        else:
+            upgrade(tmp, tree)
+        if prepare is not None:
+            prepare(Path(tmp))
+        _settle(Path(tmp))
+        try:
+            os.link(tmp, final_path)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        for leftover in (tmp, tmp + "-wal", tmp + "-shm", tmp + "-journal"):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
+
+
+def _settle(path: Path) -> None:
+    """Checkpoint and leave rollback-journal mode so the file is complete on its own."""
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        conn.close()
+
+
+def copy_db(source: Path, dest: Path) -> None:
+    """Byte copy of a settled db file."""
+    shutil.copyfile(source, dest)
+
+
+def run_template(db_dir: Path) -> Path:
+    """An empty run db at head, kept as <db_dir>/.run-template-<head>.db and copied for each new
+    run (one Alembic upgrade per area and schema version instead of one per run)."""
+    path = db_dir / f".run-template-{head('run')}.db"
+    if path.exists():
+        return path
+    fd, tmp = tempfile.mkstemp(prefix=".run-template.", suffix=".new", dir=db_dir)
+    os.close(fd)
+    os.unlink(tmp)
+    try:
+        upgrade(tmp, "run")
+        _settle(Path(tmp))
+        os.replace(tmp, path)
+    finally:
+        for leftover in (tmp, tmp + "-wal", tmp + "-shm", tmp + "-journal"):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
+    return path

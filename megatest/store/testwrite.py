@@ -1,0 +1,203 @@
+"""The lean write path for the per-test helper calls (`$MT_MEGATEST -test-status ...`, -step,
+test data, heartbeat): stdlib sqlite3 only, so a helper process starts in milliseconds.
+
+It writes the same rows as megatest.store.api.Store, with the same rules (megatest.store.state)
+and the same transaction discipline (BEGIN IMMEDIATE around every read-modify-write). The
+schema is still the Alembic-owned one: the writer refuses a run db that is not at RUN_HEAD, and
+tests/store/test_testwrite.py checks that RUN_HEAD is the run tree's head and that every column
+named in USES exists in megatest.store.schema.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from megatest.errors import StoreError
+from megatest.store import sqlite_conn
+from megatest.store import state as model
+
+RUN_HEAD = "run_0002"
+
+# Columns this module reads or writes, per table (checked against the Core schema in tests).
+USES: dict[str, tuple[str, ...]] = {
+    "tests": ("id", "run_id", "testname", "item_path", "state", "status", "comment",
+              "event_time", "run_duration", "cpuload", "diskfree", "pass_count", "fail_count"),
+    "test_steps": ("test_id", "stepname", "state", "status", "event_time", "comment", "logfile"),
+    "test_data": ("test_id", "category", "variable", "value", "expected", "tol", "units",
+                  "comment", "status", "type"),
+    "test_rundat": ("test_id", "update_time", "cpuload", "diskfree", "diskusage",
+                    "run_duration"),
+}
+
+_SIBLINGS = (
+    "SELECT state, status FROM tests WHERE run_id=? AND testname=? AND item_path!='' "
+    "AND id!=? AND state!='DELETED' GROUP BY state, status ORDER BY state, status"
+)
+_STEP_UPSERT = (
+    "INSERT INTO test_steps (test_id, stepname, state, status, event_time, comment, logfile) "
+    "VALUES (?,?,?,?,?,?,?) ON CONFLICT (test_id, stepname, state) DO UPDATE SET "
+    "status=excluded.status, event_time=excluded.event_time, comment=excluded.comment, "
+    "logfile=excluded.logfile"
+)
+_DATA_UPSERT = (
+    "INSERT INTO test_data (test_id, category, variable, value, expected, tol, units, comment, "
+    "status, type) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (test_id, category, variable) DO "
+    "UPDATE SET value=excluded.value, expected=excluded.expected, tol=excluded.tol, "
+    "units=excluded.units, comment=excluded.comment, status=excluded.status, type=excluded.type"
+)
+DATA_FIELDS = ("category", "variable", "value", "expected", "tol", "units", "comment", "status",
+               "type")
+
+
+class TestWriter:
+    """Writes one run's test rows through a plain sqlite3 connection."""
+
+    __test__ = False  # not a pytest class
+
+    def __init__(self, area_root: str | Path, run_id: int):
+        self.run_id = int(run_id)
+        self.path = Path(area_root) / ".db" / f"{self.run_id}.db"
+        revision = sqlite_conn.alembic_revision(self.path)
+        if revision is None:
+            raise StoreError(f"{self.path}: no database for run {self.run_id}")
+        if revision != RUN_HEAD:
+            raise StoreError(
+                f"{self.path}: schema revision {revision} is not {RUN_HEAD}; "
+                "run `megatest db migrate`"
+            )
+        self.conn = sqlite_conn.connect(self.path)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> TestWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def test_id(self, testname: str, item_path: str = "") -> int | None:
+        row = self.conn.execute(
+            "SELECT id FROM tests WHERE run_id=? AND testname=? AND item_path=?",
+            (self.run_id, testname, item_path),
+        ).fetchone()
+        return row[0] if row else None
+
+    def set_state_status(
+        self,
+        test_id: int,
+        state: str | None = None,
+        status: str | None = None,
+        comment: str | None = None,
+    ) -> model.Rollup | None:
+        """Same contract as Store.set_test_state_status."""
+        with sqlite_conn.immediate(self.conn) as c:
+            row = c.execute(
+                "SELECT testname, item_path, state, status FROM tests WHERE id=?", (test_id,)
+            ).fetchone()
+            if row is None:
+                raise StoreError(f"run {self.run_id} has no test {test_id}")
+            testname, item_path, old_state, old_status = row
+            sets: list[str] = []
+            args: list[Any] = []
+            for column, value in (("state", state), ("status", status), ("comment", comment)):
+                if value is not None:
+                    sets.append(f"{column}=?")
+                    args.append(value)
+            if state in model.START_TIME_STATES:
+                sets.append("event_time=?")
+                args.append(int(time.time()))
+            if sets:
+                c.execute(f"UPDATE tests SET {', '.join(sets)} WHERE id=?", (*args, test_id))
+            parent = None
+            if item_path:
+                siblings = c.execute(_SIBLINGS, (self.run_id, testname, test_id)).fetchall()
+                parent = model.item_rollup(
+                    state if state is not None else old_state,
+                    status if status is not None else old_status,
+                    siblings,
+                )
+                psets = [(k, v) for k, v in (("state", parent.state), ("status", parent.status))
+                         if v is not None]
+                if psets:
+                    c.execute(
+                        f"UPDATE tests SET {', '.join(f'{k}=?' for k, _ in psets)} "
+                        "WHERE run_id=? AND testname=? AND item_path=''",
+                        (*(v for _, v in psets), self.run_id, testname),
+                    )
+            if status == "AUTO":
+                self._data_rollup(test_id)
+        return parent
+
+    def add_step(
+        self,
+        test_id: int,
+        stepname: str,
+        state: str,
+        status: str,
+        logfile: str = "",
+        comment: str = "",
+    ) -> None:
+        with sqlite_conn.immediate(self.conn) as c:
+            c.execute(_STEP_UPSERT, (test_id, stepname, state, str(status), int(time.time()),
+                                     comment or "", logfile or ""))
+
+    def add_test_data(self, test_id: int, rows: Iterable[Mapping[str, Any]]) -> str | None:
+        """Rows are mappings with DATA_FIELDS keys; same judging and rollup as the Store."""
+        with sqlite_conn.immediate(self.conn) as c:
+            for row in rows:
+                r = {k: row.get(k) for k in DATA_FIELDS}
+                r["status"] = model.test_data_status(
+                    r["value"], r["expected"], r["tol"], r["status"]) or "n/a"
+                c.execute(_DATA_UPSERT, (
+                    test_id, r["category"] or "", r["variable"], r["value"], r["expected"],
+                    r["tol"], r["units"], r["comment"] or "", r["status"], r["type"] or "",
+                ))
+            return self._data_rollup(test_id)
+
+    def _data_rollup(self, test_id: int) -> str | None:
+        passes, fails = self.conn.execute(
+            "SELECT count(*) FILTER (WHERE status LIKE 'pass'), "
+            "count(*) FILTER (WHERE status LIKE 'fail') FROM test_data WHERE test_id=?",
+            (test_id,),
+        ).fetchone()
+        current = self.conn.execute("SELECT status FROM tests WHERE id=?", (test_id,)).fetchone()
+        new_status = model.test_data_rollup(current[0] if current else None, passes, fails)
+        self.conn.execute(
+            "UPDATE tests SET pass_count=?, fail_count=?, status=? WHERE id=?",
+            (passes, fails, new_status, test_id),
+        )
+        return new_status
+
+    def heartbeat(
+        self,
+        test_id: int,
+        *,
+        cpuload: float | None = None,
+        diskfree: int | None = None,
+        diskusage: int | None = None,
+        now: int | None = None,
+    ) -> int:
+        """Same contract as Store.heartbeat."""
+        now = int(time.time()) if now is None else now
+        with sqlite_conn.immediate(self.conn) as c:
+            row = c.execute("SELECT event_time FROM tests WHERE id=?", (test_id,)).fetchone()
+            if row is None or row[0] is None:
+                raise StoreError(f"run {self.run_id} has no test {test_id}")
+            duration = max(0, now - int(row[0]))
+            c.execute(
+                "UPDATE tests SET run_duration=?, cpuload=coalesce(?, cpuload), "
+                "diskfree=coalesce(?, diskfree) WHERE id=?",
+                (duration, cpuload, diskfree, test_id),
+            )
+            c.execute(
+                "INSERT INTO test_rundat (test_id, update_time, cpuload, diskfree, diskusage, "
+                "run_duration) VALUES (?,?,?,?,?,?)",
+                (test_id, now, -1 if cpuload is None else cpuload,
+                 -1 if diskfree is None else diskfree, -1 if diskusage is None else diskusage,
+                 duration),
+            )
+        return duration

@@ -1,0 +1,166 @@
+"""Run-engine benchmark: 1,000 tests whose only step is `true`, two at a time.
+
+Generates, in a temp dir, a Megatest area and the same 1,000 commands for the peers, then
+times (wall clock, best of --repeat):
+
+  megatest   `megatest runs start` on the area, every state change recorded in the store
+  xargs      `xargs -P2` on the bare commands (the lower bound: nothing kept)
+  make       `make -j2` with one phony target per command
+  lit        LLVM `lit -j2` (PyPI lit) with one ShTest file per command
+  ctest      `ctest -j2` (CMake) with one add_test per command
+
+and a second Megatest shape: 10 tests x 100 items. Prints each time and every ratio; a
+missing peer is reported instead of a number.
+
+    .venv/bin/python scripts/bench/engine/bench.py [--tests 1000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {proc.stderr[-2000:]}")
+    return elapsed
+
+
+def write_area(root: Path, tests: int, items: int = 0) -> Path:
+    area = root / ("area" if not items else f"area_items{items}")
+    (area / "runs").mkdir(parents=True)
+    (area / "megatest.config").write_text(
+        "[fields]\nSYSTEM TEXT\nRELEASE TEXT\n\n"
+        "[setup]\nmax_concurrent_jobs 2\nlinktree #{getenv MT_RUN_AREA_HOME}/lt\n\n"
+        "[disks]\ndisk0 #{getenv MT_RUN_AREA_HOME}/runs\n"
+    )
+    (area / "runconfigs.config").write_text("[default]\n\n[bench/x]\n")
+    item_text = ""
+    if items:
+        item_text = "[items]\nN " + " ".join(str(i) for i in range(items)) + "\n\n"
+    for i in range(tests):
+        test = area / "tests" / f"t{i:04d}"
+        test.mkdir(parents=True)
+        (test / "testconfig").write_text(f"{item_text}[ezsteps]\nstep true\n")
+    return area
+
+
+def megatest_run(area: Path, runname: str) -> float:
+    cmd = [str(VENV_BIN / "megatest"), "--area", str(area), "runs", "start",
+           "--target", "bench/x", "--runname", runname, "--quiet"]
+    return timed(cmd, area)
+
+
+def peers(root: Path, count: int) -> dict[str, float | str]:
+    out: dict[str, float | str] = {}
+    args_file = root / "args.txt"
+    args_file.write_text("x\n" * count)
+    # `true x` 1,000 times, two at a time: the bare cost of starting the commands
+    out["xargs"] = lambda: timed(["xargs", "-P2", "-n1", "-a", str(args_file), "true"], root)  # type: ignore[assignment]
+
+    mk = root / "make"
+    mk.mkdir()
+    names = [f"t{i:04d}" for i in range(count)]
+    (mk / "Makefile").write_text(
+        ".PHONY: all " + " ".join(names) + "\nall: " + " ".join(names) + "\n"
+        + "".join(f"{n}:\n\t@true\n" for n in names)
+    )
+    out["make"] = lambda: timed(["make", "-s", "-j2"], mk)  # type: ignore[assignment]
+
+    lit = shutil.which("lit", path=str(VENV_BIN)) or shutil.which("lit")
+    if lit:
+        suite = root / "lit"
+        suite.mkdir()
+        (suite / "lit.cfg.py").write_text(
+            "import lit.formats\nconfig.name = 'bench'\nconfig.suffixes = ['.test']\n"
+            "config.test_format = lit.formats.ShTest()\n"
+        )
+        for n in names:
+            (suite / f"{n}.test").write_text("RUN: true\n")
+        out["lit"] = lambda: timed([lit, "-j2", "-q", str(suite)], root)  # type: ignore[assignment]
+    else:
+        out["lit"] = "not installed (pip install lit)"
+
+    cmake, ctest = shutil.which("cmake"), shutil.which("ctest")
+    if cmake and ctest:
+        src, build = root / "ctest-src", root / "ctest-build"
+        src.mkdir()
+        build.mkdir()
+        (src / "CMakeLists.txt").write_text(
+            "cmake_minimum_required(VERSION 3.10)\nproject(bench NONE)\nenable_testing()\n"
+            + "".join(f"add_test(NAME {n} COMMAND true)\n" for n in names)
+        )
+        subprocess.run([cmake, "-S", str(src), "-B", str(build)], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        out["ctest"] = lambda: timed([ctest, "-j2", "-Q"], build)  # type: ignore[assignment]
+    else:
+        out["ctest"] = "not installed (cmake/ctest)"
+    return out
+
+
+def best(fn, repeat: int) -> float:
+    return min(fn() for _ in range(repeat))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tests", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir")
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="mt-bench-"))
+    try:
+        print(f"{args.tests} commands `true`, 2 at a time, best of {args.repeat}; "
+              f"{os.cpu_count()} cores; in {root}")
+        times: dict[str, float | str] = {}
+        for name, fn in peers(root, args.tests).items():
+            times[name] = fn if isinstance(fn, str) else best(fn, args.repeat)
+
+        area = write_area(root, args.tests)
+        # every repeat is a fresh run (a new run name), so all tests really run
+        counter = iter(range(1000))
+        times["megatest"] = best(lambda: megatest_run(area, f"r{next(counter)}"), args.repeat)
+        # the fixed cost of one `megatest runs start` (interpreter, imports, store open)
+        one = write_area(root / "one", 1)
+        times["megatest 1 test"] = best(lambda: megatest_run(one, f"r{next(counter)}"), args.repeat)
+        items_area = write_area(root, 10, items=args.tests // 10)
+        times[f"megatest 10x{args.tests // 10} items"] = best(
+            lambda: megatest_run(items_area, f"r{next(counter)}"), args.repeat
+        )
+
+        width = max(len(k) for k in times)
+        for name, value in times.items():
+            shown = f"{value:8.2f} s" if isinstance(value, float) else value
+            print(f"  {name:<{width}}  {shown}")
+        print("ratios (megatest / peer):")
+        for mt_name in ("megatest", f"megatest 10x{args.tests // 10} items"):
+            mt = times[mt_name]
+            for peer in ("xargs", "make", "lit", "ctest"):
+                value = times[peer]
+                if isinstance(value, float) and isinstance(mt, float):
+                    print(f"  {mt_name} / {peer:<5} = {mt / value:6.2f}")
+                else:
+                    print(f"  {mt_name} / {peer:<5} = n/a ({value})")
+        return 0
+    finally:
+        if args.keep:
+            print(f"kept {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,84 @@
+#!/bin/sh
+# Build the standalone megatest program folder with Nuitka and record how long it took.
+#
+# usage: build_binary.sh PYTHON OUTDIR [EXTRA_NUITKA_FLAG...]
+#   PYTHON  the venv interpreter that has megatest, its dependencies and Nuitka installed
+#   OUTDIR  Nuitka's output dir; the program lands in OUTDIR/megatest.dist/megatest.bin
+#           (not .../megatest: that name is the package's data folder, megatest/store/alembic)
+# Appends "build_seconds=..." and the ccache counters of this build to OUTDIR/last-build.txt.
+#
+# What is compiled to C, and why so little: only the megatest package (and this entry module)
+# is compiled. Third-party packages are shipped as bytecode (Nuitka's per-package "bytecode"
+# mode): the standard library already is, and compiling SQLAlchemy/pydantic/alembic to C
+# costs most of the build time for no visible gain in a CLI that spends its time in SQLite and
+# subprocesses. rich, pygments and markdown-it are left out entirely (Typer prints plain help
+# without them; see megatest_main.py). Test and doc modules are never followed.
+set -eu
+
+python=$1
+outdir=$2
+shift 2
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cd "$root"
+
+# Third-party packages shipped as bytecode, not compiled to C.
+bytecode_packages="sqlalchemy alembic mako markupsafe pydantic pydantic_core typer
+    typing_extensions typing_inspection annotated_types annotated_doc shellingham"
+# Never shipped: optional pretty-printing stacks and anything test-only.
+excluded_modules="rich pygments markdown_it mdurl *.tests *.testing megatest.store.alembic"
+
+set --  --mode=standalone \
+    --output-dir="$outdir" --output-folder-name=megatest.dist --output-filename=megatest.bin \
+    --jobs="${NUITKA_JOBS:-2}" --lto=no --update-check=never \
+    --python-flag=no_site --python-flag=isolated \
+    --include-package=megatest --include-package-data=megatest \
+    --noinclude-default-mode=nofollow \
+    --report="$outdir/nuitka-report.xml" --report-diffable \
+    "$@"
+for pkg in $bytecode_packages; do
+    set -- "$@" "--noinclude-custom-mode=$pkg:bytecode"
+done
+for mod in $excluded_modules; do
+    set -- "$@" "--nofollow-import-to=$mod"
+done
+# Alembic loads the migration scripts (env.py, versions/*.py, script.py.mako) from disk at run
+# time, so they ship as plain files next to the compiled package, not as compiled modules.
+if [ -d megatest/store/alembic ]; then
+    set -- "$@" --include-raw-dir=megatest/store/alembic=megatest/store/alembic
+fi
+
+export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
+mkdir -p "$outdir" "$CCACHE_DIR"
+stats_before=$(ccache --print-stats 2>/dev/null || true)
+
+start=$(date +%s)
+# Nuitka asks before downloading anything; a build must never download: answer "no".
+nice -n 19 "$python" -m nuitka "$@" scripts/dist/megatest_main.py </dev/null
+# Python's and SQLAlchemy's extension modules come with debug info (SQLAlchemy's Cython
+# modules shrink from 9 MB to 2 MB): strip them. The executable Nuitka links is stripped already.
+find "$outdir/megatest.dist" -type f -name '*.so*' -exec "${STRIP:-strip}" --strip-unneeded {} +
+seconds=$(( $(date +%s) - start ))
+
+stats_after=$(ccache --print-stats 2>/dev/null || true)
+counter() {
+    # counter NAME STATS: the value of one ccache --print-stats counter (0 when absent).
+    printf '%s\n' "$2" | awk -v k="$1" '$1 == k { print $2; found = 1 } END { if (!found) print 0 }'
+}
+hits=$(( $(counter direct_cache_hit "$stats_after") + $(counter preprocessed_cache_hit "$stats_after") \
+       - $(counter direct_cache_hit "$stats_before") - $(counter preprocessed_cache_hit "$stats_before") ))
+misses=$(( $(counter cache_miss "$stats_after") - $(counter cache_miss "$stats_before") ))
+# The exact inputs, so the same binary can be built again from the same venv contents.
+{
+    "$python" -c 'import platform, sys; print("python", platform.python_version(), sys.executable)'
+    "$python" -m pip freeze --exclude-editable 2>/dev/null
+} > "$outdir/build-env.txt"
+c_files=$(find "$outdir/megatest.dist.build" -name '*.c' 2>/dev/null | wc -l)
+
+{
+    echo "build_seconds=$seconds"
+    echo "c_files=$c_files"
+    echo "ccache_hits=$hits"
+    echo "ccache_misses=$misses"
+} > "$outdir/last-build.txt"
+echo "build_binary: ${seconds}s, $c_files C files, ccache $hits hits / $misses misses"

@@ -1,0 +1,203 @@
+#!/bin/sh
+# End-to-end check of the BUILT program (not the Python sources): version, help, completion,
+# then every section that `megatest --help` lists, on a copy of examples/demo (or a small
+# area made here while examples/demo does not exist).
+#
+# usage: check_dist.sh BINARY
+#
+# As root, with unshare(1) available, the checks run in a private mount namespace where the
+# build venv and the host Python's standard library are hidden under empty tmpfs mounts, so a
+# binary that secretly needs either fails here. PYTHONPATH/PYTHONHOME are unset throughout.
+# A section not yet registered in `megatest --help` is skipped with a message; a registered
+# section that lacks a command this script uses is a failure.
+set -eu
+
+[ $# -eq 1 ] || { echo "usage: check_dist.sh BINARY" >&2; exit 2; }
+root=$(cd "$(dirname "$0")/../.." && pwd)
+case "$1" in /*) binary=$1 ;; *) binary="$(pwd)/$1" ;; esac
+[ -x "$binary" ] || { echo "check-dist: $binary is not an executable; run make first" >&2; exit 2; }
+target=${CHECK_DIST_TARGET:-ubuntu/gcc12}
+venv=${VENV:-$root/.venv}
+
+# --- hide the venv and the host Python, then re-run this script inside -----------------------
+if [ -z "${CHECK_DIST_ISOLATED:-}" ]; then
+    hide=""
+    [ -d "$venv" ] && hide="$venv"
+    if [ -x "$venv/bin/python" ]; then
+        stdlib=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
+        [ -d "$stdlib" ] && hide="$hide $stdlib"
+    fi
+    if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null 2>&1 &&
+        unshare -m true 2>/dev/null; then
+        export CHECK_DIST_ISOLATED="$hide"
+        # shellcheck disable=SC2016  # expanded by the inner shell
+        exec unshare -m sh -c 'for d in $CHECK_DIST_ISOLATED; do mount -t tmpfs none "$d"; done
+                               exec sh "$0" "$@"' "$0" "$@"
+    fi
+    echo "check-dist: note: cannot hide the venv (needs root and unshare); checks run beside it"
+    CHECK_DIST_ISOLATED=none
+fi
+
+unset PYTHONPATH PYTHONHOME PYTHONSTARTUP
+export PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin
+export COLUMNS=100 TERM=dumb
+work=$(mktemp -d "${TMPDIR:-/tmp}/megatest-check-dist.XXXXXX")
+trap 'rm -rf "$work"' EXIT INT TERM
+passed=0 failed=0 skipped=0
+out="$work/out" err="$work/err"
+
+ok() { passed=$((passed + 1)); echo "  ok    $1"; }
+bad() { failed=$((failed + 1)); echo "  FAIL  $1"; sed 's/^/        | /' "$out" "$err" | head -n 20; }
+skip() { skipped=$((skipped + 1)); echo "  skip  $1"; }
+
+mt() {
+    # Run the binary; stdout to $out, stderr to $err; return its exit code.
+    "$binary" "$@" >"$out" 2>"$err"
+}
+
+expect() {
+    # expect DESCRIPTION PATTERN COMMAND...: the command succeeds and prints PATTERN (grep -E).
+    what=$1 pattern=$2
+    shift 2
+    if mt "$@" && { [ -z "$pattern" ] || grep -Eq -- "$pattern" "$out"; }; then
+        ok "$what"
+    else
+        bad "$what"
+    fi
+}
+
+has_command() {
+    # has_command SECTION NAME: SECTION's help lists NAME as a command.
+    "$binary" "$1" --help 2>/dev/null | sed -n '/^Commands:/,$p' | grep -Eq "^  $2( |$)"
+}
+
+need_command() {
+    # Like has_command, but a missing command of a registered section counts as a failure.
+    if has_command "$1" "$2"; then return 0; fi
+    : >"$out"
+    echo "section '$1' is registered but has no '$2' command" >"$err"
+    bad "$1 $2"
+    return 1
+}
+
+make_area() {
+    area=$work/area
+    if [ -d "$root/examples/demo" ]; then
+        cp -R "$root/examples/demo" "$area"
+        rm -rf "$area/.db" "$area/links" "$area/runs" "$area/lt"
+        echo "area: copy of examples/demo"
+        return
+    fi
+    mkdir -p "$area/tests/hello" "$area/tests/after"
+    cat >"$area/megatest.config" <<EOF
+[fields]
+OS TEXT
+COMPILER TEXT
+
+[setup]
+max_concurrent_jobs 2
+linktree $area/links
+
+[disks]
+disk0 $area/runs
+EOF
+    cat >"$area/runconfigs.config" <<'EOF'
+[default]
+GREETING hello
+
+[ubuntu/gcc12]
+EOF
+    cat >"$area/tests/hello/testconfig" <<'EOF'
+[ezsteps]
+greet echo $GREETING from megatest
+EOF
+    cat >"$area/tests/after/testconfig" <<'EOF'
+[requirements]
+waiton hello
+
+[ezsteps]
+check test -n "$MT_TEST_NAME"
+EOF
+    echo "area: made in $area (examples/demo does not exist yet)"
+}
+
+# --- the checks -----------------------------------------------------------------------------
+echo "check-dist: $binary"
+case "$CHECK_DIST_ISOLATED" in
+    none) ;;
+    *) for d in $CHECK_DIST_ISOLATED; do
+           if [ -z "$(ls -A "$d")" ]; then ok "hidden from the binary: $d"; else
+               : >"$out"; echo "$d is still visible" >"$err"; bad "hide $d"; fi
+       done ;;
+esac
+
+version=$(sed -n 's/^__version__ = "\(.*\)"/\1/p' "$root/megatest/__init__.py")
+expect "--version reports $version" "^megatest $version\$" --version
+expect "--help lists the sections" "^Commands:" --help
+# The instruction Typer answers with the completion script (what `make` ships).
+completion() { _MEGATEST_COMPLETE=source_$1 "$binary" >"$out" 2>"$err"; }
+if completion bash && grep -q "complete .*megatest" "$out"; then ok "bash completion"; else
+    bad "bash completion"; fi
+if completion zsh && grep -q "compdef" "$out"; then ok "zsh completion"; else
+    bad "zsh completion"; fi
+
+sections=$("$binary" --help | sed -n '/^Commands:/,$p' | sed -n 's/^  \([a-z][a-z-]*\) .*/\1/p')
+registered() { echo "$sections" | grep -qx "$1"; }
+
+make_area
+cd "$area"
+
+section_query() {
+    need_command query targets &&
+        expect "query targets lists $target" "$target" --area "$area" query targets
+    need_command query config &&
+        expect "query config --format json" '"setup"' --area "$area" query config --format json
+    need_command query area-tests &&
+        expect "query area-tests selects tests" "[a-z]" \
+            --area "$area" query area-tests --target "$target" --format text
+    expect "legacy -list-targets" "$target" -list-targets -area "$area"
+}
+
+section_db() {
+    need_command db migrate || return 0
+    expect "db migrate" "" --area "$area" db migrate
+    if [ -s "$area/.db/main.db" ]; then ok "main.db written"; else
+        : >"$out"; echo "no $area/.db/main.db" >"$err"; bad "main.db written"; fi
+    expect "db migrate again is a no-op" "" --area "$area" db migrate
+}
+
+section_runs() {
+    need_command runs start || return 0
+    wait_flag=""
+    "$binary" runs start --help | grep -q -- "--wait" && wait_flag=--wait
+    expect "runs start runs the area's tests" "" --area "$area" runs start \
+        --target "$target" --runname dist1 --testpatt % $wait_flag
+    if registered query && has_command query runs; then
+        expect "query runs shows the finished run" "PASS" \
+            --area "$area" query runs --runname dist1 --format text
+    else
+        skip "query runs (no 'query runs' command yet)"
+    fi
+}
+
+section_help_only() {
+    expect "$1 --help" "^Usage:" "$1" --help
+}
+
+for section in query db runs test util server dashboard; do
+    if ! registered "$section"; then
+        skip "section '$section': not registered in 'megatest --help' yet"
+        continue
+    fi
+    echo "section $section"
+    case "$section" in
+        query) section_query ;;
+        db) section_db ;;
+        runs) section_runs ;;
+        *) section_help_only "$section" ;;
+    esac
+done
+
+# db before runs matters: the loop order above is query, db, runs.
+echo "check-dist: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,134 @@
+"""./configure: argument handling, distro detection, tool checks and the config.mk it writes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+CONFIGURE = ROOT / "configure"
+
+
+def configure(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["sh", str(CONFIGURE), f"--with-python={sys.executable}", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=60,
+    )
+
+
+def config_mk(cwd: Path) -> dict[str, str]:
+    values = {}
+    for line in (cwd / "config.mk").read_text().splitlines():
+        for op in (":=", "?="):
+            if op in line and not line.startswith("#"):
+                name, _, value = line.partition(op)
+                values[name.strip()] = value.strip()
+    return values
+
+
+def test_help_lists_every_profile(tmp_path, fake_tools):
+    result = configure(tmp_path, fake_tools, "--help")
+    assert result.returncode == 0
+    for name in ("ubuntu", "sles11", "sles12", "rh7", "--prefix", "--with-python"):
+        assert name in result.stdout
+    assert not (tmp_path / "config.mk").exists()
+
+
+def test_unknown_distro_is_an_error_naming_it(tmp_path, fake_tools):
+    result = configure(tmp_path, fake_tools, "--distro=gentoo")
+    assert result.returncode != 0
+    assert "unknown distro 'gentoo'" in result.stderr
+    assert not (tmp_path / "config.mk").exists()
+
+
+def test_unknown_option_is_an_error(tmp_path, fake_tools):
+    result = configure(tmp_path, fake_tools, "--distro=ubuntu", "--enable-magic")
+    assert result.returncode != 0
+    assert "--enable-magic" in result.stderr
+
+
+@pytest.mark.parametrize("var,distro", [("PATCHELF", "ubuntu"), ("CC", "rh7"), ("STRIP", "sles11"),
+                                        ("DPKG_DEB", "ubuntu"), ("RPMBUILD", "sles12")])
+def test_missing_tool_is_an_error_naming_it(tmp_path, fake_tools, var, distro):
+    env = {**fake_tools, var: "no-such-tool-xyz"}
+    result = configure(tmp_path, env, f"--distro={distro}")
+    assert result.returncode != 0
+    assert "required tool 'no-such-tool-xyz' not found" in result.stderr
+
+
+def test_package_tool_of_the_other_format_is_not_required(tmp_path, fake_tools):
+    env = {**fake_tools, "RPMBUILD": "no-such-rpmbuild"}
+    assert configure(tmp_path, env, "--distro=ubuntu").returncode == 0
+
+
+def test_old_python_is_rejected(tmp_path, fake_tools):
+    old = tmp_path / "python2"
+    old.write_text("#!/bin/sh\nexit 1\n")
+    old.chmod(0o755)
+    result = configure(tmp_path, fake_tools, "--distro=ubuntu", f"--with-python={old}")
+    assert result.returncode != 0
+    assert "older than 3.11" in result.stderr
+
+
+def test_relative_prefix_is_rejected(tmp_path, fake_tools):
+    result = configure(tmp_path, fake_tools, "--distro=ubuntu", "--prefix=usr/local")
+    assert result.returncode != 0
+    assert "--prefix must be an absolute path" in result.stderr
+
+
+def test_config_mk_for_sles12_with_prefix(tmp_path, fake_tools):
+    result = configure(tmp_path, fake_tools, "--distro=sles12", "--prefix=/opt/mt")
+    assert result.returncode == 0, result.stderr
+    values = config_mk(tmp_path)
+    assert values["DISTRO"] == "sles12"
+    assert values["PREFIX"] == "/opt/mt"
+    assert values["BINDIR"] == "$(PREFIX)/bin"  # follows `make install PREFIX=...`
+    assert values["SYSCONFDIR"] == "/opt/mt/etc"
+    assert values["PKG_TOOL"] == fake_tools["RPMBUILD"]
+    assert "include distro/sles12.mk" in (tmp_path / "config.mk").read_text()
+
+
+def test_config_mk_defaults_come_from_the_profile(tmp_path, fake_tools):
+    result = configure(tmp_path, fake_tools, "--distro=rh7", "--bindir=/usr/local/bin")
+    assert result.returncode == 0, result.stderr
+    values = config_mk(tmp_path)
+    assert values["PREFIX"] == "/usr"
+    assert values["SYSCONFDIR"] == "/etc"
+    assert values["BINDIR"] == "/usr/local/bin"
+    assert Path(values["PYTHON"]).is_absolute()
+
+
+@pytest.mark.parametrize("release,expected", [
+    ('ID=ubuntu\nVERSION_ID="22.04"\n', "ubuntu"),
+    ('ID=debian\nVERSION_ID="12"\n', "ubuntu"),
+    ('ID="sles"\nVERSION_ID="12.5"\n', "sles12"),
+    ('ID="sles"\nVERSION_ID="11.4"\n', "sles11"),
+    ('ID="rhel"\nVERSION_ID="7.9"\n', "rh7"),
+    ('ID="centos"\nVERSION_ID="7"\n', "rh7"),
+    ('ID=linuxmint\nID_LIKE="ubuntu debian"\nVERSION_ID="21"\n', "ubuntu"),
+])
+def test_auto_detects_the_profile_from_os_release(tmp_path, fake_tools, release, expected):
+    os_release = tmp_path / "os-release"
+    os_release.write_text(release)
+    env = {**fake_tools, "MEGATEST_OS_RELEASE": str(os_release)}
+    result = configure(tmp_path, env)
+    assert result.returncode == 0, result.stderr
+    assert config_mk(tmp_path)["DISTRO"] == expected
+
+
+@pytest.mark.parametrize("release,named", [
+    ('ID=fedora\nVERSION_ID=40\n', "fedora 40"),
+    ('ID="rhel"\nVERSION_ID="9.3"\n', "rhel 9.3"),
+    ('ID="sles"\nVERSION_ID="15.5"\n', "sles 15.5"),
+])
+def test_auto_refuses_distros_without_a_profile(tmp_path, fake_tools, release, named):
+    os_release = tmp_path / "os-release"
+    os_release.write_text(release)
+    env = {**fake_tools, "MEGATEST_OS_RELEASE": str(os_release)}
+    result = configure(tmp_path, env, "--distro=auto")
+    assert result.returncode != 0
+    assert f"'{named}'" in result.stderr
+    assert "--distro=" in result.stderr

@@ -1,0 +1,64 @@
+"""End-to-end helpers: copy an example area to a temp dir and drive the real CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+AREAS = Path(__file__).resolve().parents[1] / "areas"
+MEGATEST = str(Path(sys.executable).with_name("megatest"))
+
+
+class AreaRunner:
+    def __init__(self, root: Path):
+        self.root = root
+
+    def mt(self, *args: str, timeout: float = 120, check: int | None = None,
+           env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [MEGATEST, *args], cwd=self.root, capture_output=True, text=True, timeout=timeout,
+            env=env,
+        )
+        if check is not None:
+            assert proc.returncode == check, proc.stdout + proc.stderr
+        return proc
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [MEGATEST, *args], cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def table(self, target: str, runname: str) -> dict[str, tuple[str, str]]:
+        proc = self.mt("query", "tests", "--target", target, "--runname", runname,
+                       "--format", "json", check=0)
+        return {
+            (f"{r['test']}/{r['item']}" if r["item"] else r["test"]): (r["state"], r["status"])
+            for r in json.loads(proc.stdout)
+        }
+
+    def rows(self, target: str, runname: str) -> list[dict]:
+        proc = self.mt("query", "tests", "--target", target, "--runname", runname,
+                       "--format", "json", check=0)
+        return json.loads(proc.stdout)
+
+    def ran(self) -> list[str]:
+        """Lines the tests of an area append to ran.log, one per execution."""
+        log = self.root / "ran.log"
+        return log.read_text().split() if log.exists() else []
+
+
+@pytest.fixture
+def make_area(tmp_path):
+    def make(name: str) -> AreaRunner:
+        dest = tmp_path / name
+        shutil.copytree(AREAS / name, dest)
+        (dest / "runs").mkdir(exist_ok=True)
+        return AreaRunner(dest)
+
+    return make

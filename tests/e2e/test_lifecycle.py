@@ -1,0 +1,136 @@
+"""Runner lifecycle: SIGKILL and resume, `runs kill`, usage errors, run management."""
+
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import time
+
+TARGET = "ubuntu/v1"
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not reached in time")
+
+
+def test_sigkilled_runner_is_resumed_without_losing_or_rerunning_tests(make_area):
+    area = make_area("resume")
+    runner = area.start("runs", "start", "--target", TARGET, "--runname", "r")
+
+    def midway():
+        table = area.table(TARGET, "r") if (area.root / ".db" / "main.db").exists() else {}
+        states = collections.Counter(state for state, _ in table.values())
+        return table if states["COMPLETED"] >= 2 and states["RUNNING"] >= 1 else None
+
+    before = wait_for(midway)
+    os.kill(runner.pid, signal.SIGKILL)
+    runner.wait()
+    done_before = {n for n, (state, _) in before.items() if state == "COMPLETED"}
+    stale = area.table(TARGET, "r")
+    assert any(state == "RUNNING" for state, _ in stale.values())
+
+    resumed = area.mt("runs", "start", "--target", TARGET, "--runname", "r", timeout=60)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "INCOMPLETE/DEAD" in resumed.stdout  # the stale RUNNING rows were detected
+    final = area.table(TARGET, "r")
+    assert final == {f"t{i}": ("COMPLETED", "PASS") for i in range(1, 7)}
+    runs = collections.Counter(area.ran())
+    assert set(runs) == set(final)  # no test lost
+    for name in done_before:
+        assert runs[name] == 1  # none that had completed ran again
+    assert max(runs.values()) <= 2
+
+
+def test_runs_kill_stops_a_running_test_within_seconds(make_area):
+    area = make_area("killme")
+    runner = area.start("runs", "start", "--target", TARGET, "--runname", "k")
+    wait_for(lambda: (area.root / ".db" / "main.db").exists()
+             and area.table(TARGET, "k").get("long", ("", ""))[0] == "RUNNING")
+    started = time.monotonic()
+    area.mt("runs", "kill", "--target", TARGET, "--runname", "k", check=0)
+    output, _ = runner.communicate(timeout=30)
+    assert time.monotonic() - started < 10
+    assert runner.returncode == 1
+    table = area.table(TARGET, "k")
+    assert table["long"] == ("KILLED", "KILLED")
+    assert table["later"][0] == "NOT_STARTED"
+    assert "long" in output and "KILLED" in output
+
+
+def test_usage_and_config_errors_exit_2(make_area):
+    area = make_area("resume")
+    bad = area.mt("runs", "start", "--target", "ubuntu", "--runname", "r")
+    assert bad.returncode == 2
+    assert "invalid target 'ubuntu'" in bad.stderr
+    missing = area.mt("-run", "-target", TARGET)
+    assert missing.returncode == 2 and "--runname" in missing.stderr
+    nothing = area.mt("runs", "start", "--target", TARGET, "--runname", "r", "--testpatt", "nosuch")
+    assert nothing.returncode == 0 and "no tests match" in nothing.stdout
+
+
+def test_management_commands(make_area):
+    area = make_area("resume")
+    area.mt("runs", "start", "--target", TARGET, "--runname", "m", "--testpatt", "t1,t2", "-q",
+            check=0)
+    area.mt("runs", "set-state-status", "--target", TARGET, "--runname", "m", "--testpatt", "t1",
+            "--state-status", "COMPLETED,FAIL", check=0)
+    assert area.table(TARGET, "m")["t1"] == ("COMPLETED", "FAIL")
+    # waits for nothing and reports the outcome: t1 now failed
+    area.mt("runs", "wait", "--target", TARGET, "--runname", "m", check=1)
+    area.mt("-set-run-status", "reviewed", "-target", TARGET, "-runname", "m", check=0)
+    assert area.mt("runs", "get-status", "--target", TARGET, "--runname", "m",
+                   check=0).stdout.strip() == "reviewed"
+    # a locked run is left alone by remove
+    area.mt("runs", "lock", "--target", TARGET, "--runname", "m", check=0)
+    out = area.mt("runs", "remove", "--target", TARGET, "--runname", "m", check=0).stdout
+    assert "locked" in out and len(area.table(TARGET, "m")) == 2
+    area.mt("runs", "unlock", "--target", TARGET, "--runname", "m", check=0)
+    run_dir = area.root / "runs" / TARGET / "m" / "t1"
+    assert run_dir.is_dir()
+    area.mt("-remove-runs", "-target", TARGET, "-runname", "m", "-testpatt", "t1", check=0)
+    assert not run_dir.exists()
+    assert set(area.table(TARGET, "m")) == {"t2"}
+    # rerun of a removed test: it runs again
+    area.mt("runs", "start", "--target", TARGET, "--runname", "m", "--testpatt", "t1,t2", "-q",
+            check=0)
+    assert area.table(TARGET, "m") == {"t1": ("COMPLETED", "PASS"), "t2": ("COMPLETED", "PASS")}
+
+
+def test_selectors_tagexpr_modepatt_reqtarg_setvars(make_area):
+    area = make_area("resume")
+    area.mt("runs", "start", "--target", TARGET, "--runname", "tags", "--tagexpr", "qu%", "-q",
+            check=0)
+    assert set(area.table(TARGET, "tags")) == {"t1", "t2"}
+    area.mt("-run", "-target", TARGET, "-runname", "mode", "--modepatt", "MYPATT",
+            "-setvars", "FOO=bar", check=0)
+    assert set(area.table(TARGET, "mode")) == {"t3", "t4"}
+    assert (area.root / "runs" / TARGET / "mode" / "t3" / "foo.txt").read_text() == "bar\n"
+    bad = area.mt("-run", "-reqtarg", "ubuntu/v2", "-runname", "x")
+    assert bad.returncode == 2 and "[ubuntu/v2] not found" in bad.stderr
+    items = area.mt("runs", "start", "--target", TARGET, "--runname", "one", "--testpatt", "t5",
+                    check=0)
+    assert "t5" in items.stdout and set(area.table(TARGET, "one")) == {"t5"}
+
+
+def test_rerun_all_and_rerun_clean_reset_only_the_selected_tests(make_area):
+    area = make_area("resume")
+    area.mt("runs", "start", "--target", TARGET, "--runname", "rr", "--testpatt", "t1,t2", "-q",
+            check=0)
+    area.mt("runs", "set-state-status", "--target", TARGET, "--runname", "rr", "--testpatt", "t2",
+            "--state-status", "COMPLETED,FAIL", check=0)
+    marker = area.root / "runs" / TARGET / "rr" / "t1" / "old.txt"
+    marker.write_text("left over")
+    area.mt("-rerun-all", "-target", TARGET, "-runname", "rr", "-testpatt", "t1", check=0)
+    assert not marker.exists()  # --rerun-all implies --preclean
+    assert collections.Counter(area.ran()) == {"t1": 2, "t2": 1}
+    area.mt("runs", "start", "--target", TARGET, "--runname", "rr", "--testpatt", "t1,t2",
+            "--rerun-clean", check=0)
+    assert collections.Counter(area.ran()) == {"t1": 2, "t2": 2}
+    assert area.table(TARGET, "rr") == {"t1": ("COMPLETED", "PASS"), "t2": ("COMPLETED", "PASS")}
