@@ -37,7 +37,7 @@ lint: $(STAMP)
 	$(VPY) -m ruff check megatest tests scripts
 
 bench: $(STAMP)
-	@for b in scripts/bench/bench_*.py; do echo "== $$b"; $(VPY) $$b || exit 1; done
+	@for b in scripts/bench/bench_*.py scripts/bench/engine/bench.py; do echo "== $$b"; $(VPY) $$b || exit 1; done
 
 clean:
 	rm -rf build dist *.egg-info
@@ -49,13 +49,13 @@ NUITKA_OUT  := $(BUILD_DIR)/nuitka
 DIST_DIR    := $(NUITKA_OUT)/megatest.dist
 BINARY      := $(BUILD_DIR)/megatest
 BUILD_STAMP := $(VENV)/.build-installed
-DIST_SOURCES := $(shell find megatest -type f ! -path '*/__pycache__/*' ! -name '*.pyc') \
+DIST_SOURCES := $(shell find megatest -type f ! -path '*/__pycache__/*' ! -name '*.pyc' 2>/dev/null) \
 	scripts/dist/megatest_main.py scripts/dist/build_binary.sh
 MANPAGE     := $(BUILD_DIR)/share/megatest.1.gz
 COMPLETIONS := $(BUILD_DIR)/share/megatest.bash $(BUILD_DIR)/share/_megatest
 DIST_PY     := $(VPY) scripts/dist/distpkg.py
 
-.PHONY: all build configured install package check-dist dist-bench dist-clean
+.PHONY: all build configured install package check-dist dist-bench dist-clean FORCE
 
 all: build
 
@@ -65,11 +65,22 @@ build: $(BINARY) $(MANPAGE) $(COMPLETIONS)
 configured:
 	@test -n "$(DISTRO)" || { echo "make: no config.mk: run ./configure first (see ./configure --help)" >&2; exit 1; }
 
-$(BUILD_STAMP): $(STAMP)
-	$(VPY) -m pip install --quiet -e '.[build]'
+# Only the `build` extra's requirements: megatest itself stays installed as $(STAMP) did it.
+$(BUILD_STAMP): $(STAMP) pyproject.toml
+	$(VPY) -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["build"]))' > $(VENV)/.build-requirements.txt
+	$(VPY) -m pip install --quiet -r $(VENV)/.build-requirements.txt
 	touch $@
 
-$(BINARY): $(BUILD_STAMP) $(DIST_SOURCES) config.mk | configured
+# Rebuild when the profile's build flags change, not whenever ./configure rewrites config.mk
+# (switching between profiles with the same flags only repackages).
+FLAGS_STAMP := $(BUILD_DIR)/nuitka-flags.txt
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@echo '$(NUITKA_DISTRO_FLAGS)' | cmp -s - $@ || echo '$(NUITKA_DISTRO_FLAGS)' > $@
+
+FORCE:
+
+$(BINARY): $(BUILD_STAMP) $(DIST_SOURCES) $(FLAGS_STAMP) | configured
 	CC=$(CC) STRIP=$(STRIP) sh scripts/dist/build_binary.sh $(VPY) $(NUITKA_OUT) $(NUITKA_DISTRO_FLAGS)
 	ln -sfn nuitka/megatest.dist/megatest.bin $@
 	touch -h $@
@@ -88,7 +99,7 @@ $(BUILD_DIR)/share/_megatest: $(BINARY)
 
 # Layout: the program folder in LIBDIR/megatest, a BINDIR/megatest symlink to its executable
 # megatest.bin (inside the folder, `megatest/` is the package's data directory).
-install: build
+install: $(BINARY) $(MANPAGE) $(COMPLETIONS)
 	$(DIST_PY) install --dist $(DIST_DIR) --destdir "$(DESTDIR)" \
 		--libdir "$(LIBDIR)" --bindir "$(BINDIR)" --mandir "$(MANDIR)" \
 		--man $(MANPAGE) --bash-completion $(BUILD_DIR)/share/megatest.bash \

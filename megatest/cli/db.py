@@ -1,5 +1,4 @@
-"""Manage the area's databases: migrate (incl. legacy megatest.db conversion), status,
-check, cleanup."""
+"""Databases: migrate, convert legacy dbs, status, check, cleanup."""
 
 from __future__ import annotations
 
@@ -86,7 +85,8 @@ def check_cmd(ctx: typer.Context, area: AreaOption = None) -> None:
         fixable = sum(1 for p in problems if p.fixable)
         typer.echo(f"{len(problems)} problem(s); {fixable} can be fixed by `megatest db cleanup`")
         raise typer.Exit(1)
-    typer.echo(f"{len(maintenance.db_files(root))} databases ok")
+    count = len(maintenance.db_files(root))
+    typer.echo(f"{count} databases ok" if count else "no databases yet; nothing to check")
 
 
 @app.command("cleanup")

@@ -24,8 +24,9 @@ app = typer.Typer(no_args_is_help=True)
 
 def _register_run_queries() -> None:
     # `query tests` reads run results; it lives with the run commands (megatest/cli/runs.py)
-    from megatest.cli.runs import query_tests
+    from megatest.cli.runs import query_runs, query_tests
 
+    app.command("runs")(query_runs)
     app.command("tests")(query_tests)
 
 
@@ -192,7 +193,6 @@ def _plan(loaded: Any, testpatt: str | None, tagexpr: str | None, modepatt: str 
     def load(name: str) -> Any:
         if name not in configs:
             configs[name] = loaded.read_test(name, env=env)
-            diagnostics.extend(configs[name].diagnostics)
         return configs[name]
 
     selection = select_tests(list(loaded.test_dirs()), load, patt, tagexpr)
@@ -216,6 +216,8 @@ def _plan(loaded: Any, testpatt: str | None, tagexpr: str | None, modepatt: str 
                 "tags": cfg.tags,
             }
         )
+    for cfg in configs.values():  # collected last: running [system] items may add some
+        diagnostics.extend(cfg.diagnostics)
     return plan, diagnostics
 
 

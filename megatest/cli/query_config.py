@@ -157,11 +157,24 @@ def fast_main(args: Sequence[str]) -> int | None:
         if key is None or key in opts or value.startswith("-"):
             return None
         opts[key] = value
-    return query_config(
-        file=opts.get("file"),
-        area=Path(opts["area"]) if "area" in opts else None,
-        target=opts.get("target"),
-        section=opts.get("section"),
-        var=opts.get("var"),
-        fmt=opts.get("fmt", DEFAULT_FORMAT),
-    )
+    try:
+        return query_config(
+            file=opts.get("file"),
+            area=Path(opts["area"]) if "area" in opts else None,
+            target=opts.get("target"),
+            section=opts.get("section"),
+            var=opts.get("var"),
+            fmt=opts.get("fmt", DEFAULT_FORMAT),
+        )
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+def _reader_gone() -> int:
+    """stdout's reader left (`... | head`): end quietly with 128+SIGPIPE, as a shell tool
+    killed by SIGPIPE would. stdout goes to /dev/null so the exit-time flush cannot fail."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141

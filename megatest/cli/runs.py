@@ -206,12 +206,10 @@ def kill_cmd(
     area: AreaOption = None,
 ) -> None:
     """Kill the running tests of matching runs; tests not started yet are dropped."""
-    from megatest.engine.manage import request_kill
-    from megatest.engine.manage import wait as wait_for
+    from megatest.engine.manage import kill_and_wait
 
     sel = _selector(ctx, area, target, runname, testpatt)
-    request_kill(sel, _say)
-    if wait > 0 and not wait_for(sel, _say, timeout=wait, interval=0.5):
+    if not kill_and_wait(sel, _say, timeout=wait):
         raise typer.Exit(1)
 
 
@@ -267,6 +265,42 @@ def get_status_cmd(ctx: typer.Context, target: TargetOption = None,
     sel = _selector(ctx, area, target, runname)
     with open_store(sel.area) as store:
         typer.echo(matching_runs(store, sel)[0].status)
+
+
+def query_runs(
+    ctx: typer.Context,
+    target: Annotated[
+        str | None, typer.Option("--target", help="Target pattern, % is a wildcard (default: all).")
+    ] = None,
+    runname: Annotated[
+        str | None, typer.Option("--runname", help="Run name pattern, % is a wildcard (default: all).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="json or text.")] = "text",
+    area: AreaOption = None,
+) -> None:
+    """List the runs of the area: target, run name, state, status, pass/fail counts, times."""
+    import json
+    import time as _time
+
+    from megatest.cli.common import check_format
+    from megatest.engine.manage import open_store
+
+    check_format(fmt, ("json", "text"))
+    with open_store(resolve_area(ctx, area)) as store:
+        runs = store.find_runs(target, runname)
+    rows = [run.as_dict() for run in runs]
+    if fmt == "json":
+        typer.echo(json.dumps(rows, indent=2))
+        return
+
+    def when(stamp: int | None) -> str:
+        return _time.strftime("%Y-%m-%d %H:%M:%S", _time.localtime(stamp)) if stamp else "-"
+
+    for r in rows:
+        lock = "  locked" if r["locked"] else ""
+        typer.echo(f"{r['id']:>5}  {r['target']}/{r['runname']:<20} {r['state']:<10} "
+                   f"{r['status']:<8} pass {r['pass_count']:<4} fail {r['fail_count']:<4} "
+                   f"{when(r['event_time'])} -> {when(r['end_time'])}{lock}")
 
 
 def query_tests(

@@ -1,8 +1,8 @@
-"""Helpers called from inside a running test (state, steps, test data, logs, comments).
+"""Inside a running test: status, steps, values, data, logs, comments."""
 
-The work is done in megatest.engine.helpers, which the console entry calls directly for these
-commands (no Typer import); this module gives them `--help` and a place in `megatest --help`.
-"""
+# The work is done in megatest.engine.helpers, which the console entry calls directly for
+# these commands (no Typer import); this module gives them `--help` and a place in
+# `megatest --help`.
 
 from __future__ import annotations
 

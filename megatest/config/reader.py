@@ -40,19 +40,34 @@ __all__ = [
 class Deferred:
     """A `KEY [system cmd]` value read in allow="return-procs" mode; call it to run `cmd`."""
 
-    __slots__ = ("cmd", "_env", "_cwd")
+    __slots__ = ("cmd", "_env", "_cwd", "_where", "_diagnostics")
 
-    def __init__(self, cmd: str, env: Mapping[str, str], cwd: str | None):
+    def __init__(
+        self,
+        cmd: str,
+        env: Mapping[str, str],
+        cwd: str | None,
+        where: tuple[str, int] = ("", 0),
+        diagnostics: list[Diagnostic] | None = None,
+    ):
         self.cmd = cmd
         self._env = env
         self._cwd = cwd
+        self._where = where  # file and line of the `KEY [system ...]` line
+        self._diagnostics = diagnostics  # the read's list: a bad exit is reported there
 
     def __call__(self) -> str:
-        """Run the command via /bin/sh in the reader's env and cwd; output lines joined by " "."""
+        """Run the command via /bin/sh in the reader's env and cwd; output lines joined by " ".
+        A non-zero exit keeps the output (as the original) and adds a Diagnostic."""
         try:
-            out, _status = run_lines(self.cmd, self._env, self._cwd)
+            out, status = run_lines(self.cmd, self._env, self._cwd)
         except OSError as exc:
-            raise ConfigError(f"[system {self.cmd}] could not run: {exc}") from None
+            raise ConfigError(f"[system {self.cmd}] could not run: {exc}",
+                              path=self._where[0] or None, line=self._where[1] or None) from None
+        if status != 0 and self._diagnostics is not None:
+            self._diagnostics.append(Diagnostic(
+                self._where[0], self._where[1],
+                f"[system {self.cmd}] returned bad exit code {status}"))
         return " ".join(out)
 
     def __repr__(self) -> str:
@@ -370,7 +385,8 @@ class _Reader:
                 if p:
                     key, cmd = groups
                     if p == "return-procs":
-                        set_(section, key, Deferred(cmd, cfg.env, self.cwd))
+                        set_(section, key, Deferred(cmd, cfg.env, self.cwd, (name, lineno),
+                                                    cfg.diagnostics))
                     elif p == "return-string":
                         set_(section, key, cmd)
                     else:

@@ -14,10 +14,12 @@ completed runs twice.
 from __future__ import annotations
 
 import os
+import select
 import signal
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
@@ -34,11 +36,15 @@ if TYPE_CHECKING:
     from megatest.engine.recorder import StoreReporter
     from megatest.engine.scheduler import Launch, Scheduler
     from megatest.executor.reporter import TestRef
+    from megatest.executor.waivers import PreviousRecord
     from megatest.launch.local import LocalLauncher
     from megatest.store.api import Store
 
 KILL_CHECK_INTERVAL = 1.0  # seconds between reads of KILLREQ rows written by other processes
 LOAD_REFRESH_INTERVAL = 1.0  # seconds between reads of what other runs have running
+# Work areas can be prepared by worker threads while the loop goes on; 0 (the default)
+# prepares them in the loop: on a busy 2-core box threads gave no measurable gain.
+WORKAREA_THREADS = 0
 STALE_COMMENT = "the runner died while this test was {state}; it runs again"
 
 
@@ -83,7 +89,6 @@ class Runner:
         self.out = out
         self.configs: dict[str, TestConfig] = {}
         self.ids: dict[Key, int] = {}
-        self.dirs: dict[Key, tuple[str, str]] = {}
         self.progress = Progress(f"{request.target}/{request.runname}", out, quiet=request.quiet)
         self._stop: str | None = None
         self._load = Load()
@@ -91,6 +96,7 @@ class Runner:
         self._last_launch = 0.0
         self._top_dirs: set[Key] = set()
         self._persisting = False
+        self._preparing: dict[Key, tuple[Future, TestRef, TestConfig]] = {}
 
     # ----------------------------------------------------------------- setup
 
@@ -144,22 +150,25 @@ class Runner:
 
     def _recover(self, rows: dict[Key, Row], records) -> None:
         """Rows a dead runner left LAUNCHED/RUNNING/KILLREQ: kill leftovers, mark them."""
-        from megatest.engine.launching import env_pid_matches
+        from megatest.engine.launching import leftover_processes
 
-        for rec in records:
+        stale = [r for r in records if r.state in RUNNING_STATES or r.state == "KILLREQ"]
+        leftovers = (
+            leftover_processes(str(self.area.toppath), self.request.target, self.request.runname)
+            if stale else {}
+        )
+        for pgids in leftovers.values():
+            for pgid in pgids:
+                try:
+                    os.killpg(pgid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+        for rec in stale:
             key = (rec.testname, rec.item_path)
-            if rec.state not in RUNNING_STATES and rec.state != "KILLREQ":
-                continue
             if rec.item_path == "" and (rec.testname, "") in rows and any(
                 k[0] == rec.testname and k[1] for k in rows
             ):
                 continue  # an itemized test's top row follows its items
-            pid = rec.attemptnum
-            if pid and env_pid_matches(pid, str(self.area.toppath), rec.testname, rec.item_path):
-                try:
-                    os.killpg(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
             if rec.state == "KILLREQ":
                 state, status, comment = "KILLED", "KILLED", "killed while no runner was alive"
             else:
@@ -219,11 +228,12 @@ class Runner:
             return RunOutcome(self.run_id, 0)
         self._write_test_meta(selection.names)
         records = self.store.get_tests(self.run_id)
+        if not records:
+            self._pre_hook()
         rows: dict[Key, Row] = {}
         for rec in records:
             key = (rec.testname, rec.item_path)
             self.ids[key] = rec.id
-            self.dirs[key] = (rec.shortdir, rec.rundir)
             rows[key] = Row(rec.state, rec.status, rec.comment or "")
         self._recover(rows, records)
         self._resets(rows, set(selection.names))
@@ -248,7 +258,21 @@ class Runner:
             for key, row in rows.items():
                 self.reporter.states[key] = (row.state, row.status)
             self.launcher: LocalLauncher = LocalLauncher()
-            self._loop()
+            self._wake_r, self._wake_w = os.pipe()
+            os.set_blocking(self._wake_r, False)
+            os.set_blocking(self._wake_w, False)
+            threads = int(os.environ.get("MEGATEST_WORKAREA_THREADS", WORKAREA_THREADS))
+            self._pool = (
+                ThreadPoolExecutor(max_workers=threads, thread_name_prefix="workarea")
+                if threads > 0 else None
+            )
+            try:
+                self._loop()
+            finally:
+                if self._pool is not None:
+                    self._pool.shutdown(wait=True, cancel_futures=True)
+                os.close(self._wake_r)
+                os.close(self._wake_w)
         finally:
             writer.close()
         self.store.rollup_run(self.run_id)
@@ -265,7 +289,7 @@ class Runner:
                 now = time.monotonic()
                 decision = self.sched.decide(self._external_load(now), self._launch_budget(now))
                 self._apply(decision)
-                if self.sched.finished() and not self.launcher.running:
+                if self.sched.finished() and not self.launcher.running and not self._preparing:
                     self.reporter.flush()
                     return
                 now = time.monotonic()
@@ -277,8 +301,9 @@ class Runner:
                 if delay and self.sched.ready_count():
                     wait = min(wait, max(0.0, self._last_launch + delay - now))
                 self.reporter.flush(everything=False)
-                if self.launcher.running:
-                    self.launcher.poll(wait)
+                if self.launcher.running or self._preparing:
+                    self._wait(wait)
+                    self._start_prepared()
                 else:
                     # nothing of ours runs: we wait for other runs (limits, exclusive) or a delay
                     time.sleep(min(wait, 0.5) or 0.05)
@@ -292,6 +317,10 @@ class Runner:
 
     def _shutdown(self) -> None:
         """SIGINT/SIGTERM: kill what runs (INCOMPLETE/KILLED, rerun next time), then stop."""
+        for future, ref, _config in self._preparing.values():
+            future.cancel()
+            self.reporter.write(ref, "INCOMPLETE", "KILLED", f"runner got {self._stop}")
+        self._preparing.clear()
         self.launcher.kill_all(f"runner got {self._stop}", state="INCOMPLETE", status="KILLED")
         give_up = time.monotonic() + 10
         while self.launcher.running and time.monotonic() < give_up:
@@ -300,6 +329,15 @@ class Runner:
         raise RunInterrupted(f"interrupted by {self._stop}; running tests were killed")
 
     def _launch_budget(self, now: float) -> int | None:
+        """How many launches this turn: [setup] launch-delay and [jobtools] maxload gate them."""
+        maxload = self.area.config.jobtools.maxload
+        if maxload and self.sched.ready_count():
+            # the original waits while the 1-minute load exceeds maxload x cores (reference 1.6)
+            try:
+                if os.getloadavg()[0] > maxload * (os.cpu_count() or 1):
+                    return 0
+            except OSError:
+                pass
         delay = self.sched.limits.launch_delay
         if not delay:
             return None
@@ -335,13 +373,15 @@ class Runner:
     # ----------------------------------------------------------------- decisions
 
     def _ref(self, key: Key) -> TestRef:
-        test_id = self.ids.get(key)
-        if test_id is None:
-            test_id = self.store.get_or_create_test(self.run_id, key[0], key[1])
-            self.ids[key] = test_id
-            if key[1] and (key[0], "") not in self.ids:
-                self.ids[(key[0], "")] = self.store.get_or_create_test(self.run_id, key[0])
-        return self.reporter.ref(key[0], key[1], test_id)
+        if key not in self.ids:
+            self._register([key])
+        return self.reporter.ref(key[0], key[1], self.ids[key])
+
+    def _register(self, keys: list[Key]) -> None:
+        """Ids for the keys not known yet (and their parents): one store transaction."""
+        missing = [key for key in keys if key not in self.ids]
+        if missing:
+            self.ids.update(self.store.register_tests(self.run_id, missing))
 
     def _apply(self, decision) -> None:
         # registrations and blocked reasons are the scheduler's own decisions: persist them
@@ -357,19 +397,24 @@ class Runner:
             self._last_launch = time.monotonic()
 
     def _persist(self, decision) -> None:
+        self._register([key for key, _item in decision.register]
+                       + [blocked.key for blocked in decision.blocked]
+                       + [launch.key for launch in decision.launch])
         for key, _item in decision.register:
             ref = self._ref(key)
             state = self.reporter.states.get(key)
             if state is None:
                 self.reporter.states[key] = ("NOT_STARTED", "n/a")
-                self.progress.change(full_name(key), "NOT_STARTED", "n/a")
+                if key[1] or self.sched.plans[key[0]].items is None:
+                    # the top row of an itemized test is not counted: its items are
+                    self.progress.change(full_name(key), "NOT_STARTED", "n/a")
             elif state != ("NOT_STARTED", "n/a"):
                 self.reporter.write(ref, "NOT_STARTED", "n/a", "")
         for blocked in decision.blocked:
             self.reporter.write(self._ref(blocked.key), "NOT_STARTED", blocked.status, blocked.comment)
 
     def _launch(self, launch: Launch) -> None:
-        from megatest.engine.launching import launch_config, prepare_job, skip_reason
+        from megatest.engine.launching import launch_config, prepare_work, skip_reason
 
         key = launch.key
         ref = self._ref(key)
@@ -382,22 +427,73 @@ class Runner:
                 self.reporter.write(ref, "COMPLETED", "SKIP", reason)
                 return
             self.reporter.write(ref, "LAUNCHED", "n/a", "")
-            job = prepare_job(
-                self.ctx, config, ref, launch.item, self.reporter,
-                old_dirs=self.dirs.get(key),
-                set_dirs=lambda link, real: self._set_dirs(key, link, real),
-            )
-            self.launcher.submit(job)
         except (MegatestError, OSError) as exc:
-            # the test could not be started (no disk, copy failed, bad config): say so on the
-            # test and go on; INCOMPLETE is launched again by the next run
-            message = exc.one_line() if isinstance(exc, MegatestError) else str(exc)
-            self.reporter.write(ref, "INCOMPLETE", "ABORT", f"launch failed: {message}")
+            self._launch_failed(ref, exc)
+            return
+        # the work area is made in a worker thread (file system work, the GIL is free most of
+        # the time) while this loop goes on; _start_prepared submits the job once it is ready
+        if self._pool is None:
+            future: Future = Future()
+            try:
+                future.set_result(prepare_work(self.ctx, config, ref, launch.item))
+            except (MegatestError, OSError) as exc:
+                future.set_exception(exc)
+        else:
+            future = self._pool.submit(prepare_work, self.ctx, config, ref, launch.item)
+            future.add_done_callback(self._wake)
+        self._preparing[key] = (future, ref, config)
+        if self._pool is None:
+            self._start_prepared()
+
+    def _wake(self, _future: object) -> None:
+        try:
+            os.write(self._wake_w, b"x")
+        except OSError:
+            pass  # the pipe is full: the loop is awake anyway
+
+    def _start_prepared(self) -> None:
+        from megatest.engine.launching import make_job
+
+        for key, (future, ref, config) in list(self._preparing.items()):
+            if not future.done():
+                continue
+            del self._preparing[key]
+            try:
+                prepared = future.result()
+                self._set_dirs(key, str(prepared.run_dir), str(prepared.work_area.real_dir))
+                self.launcher.submit(
+                    make_job(self.ctx, config, ref, prepared, self.reporter, self._previous)
+                )
+            except (MegatestError, OSError) as exc:
+                self._launch_failed(ref, exc)
+
+    def _launch_failed(self, ref: TestRef, exc: Exception) -> None:
+        # the test could not be started (no disk, copy failed, bad config): say so on the
+        # test and go on; INCOMPLETE is launched again by the next run
+        message = exc.one_line() if isinstance(exc, MegatestError) else str(exc)
+        self.reporter.write(ref, "INCOMPLETE", "ABORT", f"launch failed: {message}")
+
+    def _wait(self, timeout: float) -> None:
+        """Block until a child exits, a job deadline is due, a work area is ready or timeout."""
+        poller = select.poll()
+        poller.register(self._wake_r, select.POLLIN)
+        now = time.monotonic()
+        for job in self.launcher.jobs():
+            if job.pidfd is not None:
+                poller.register(job.pidfd, select.POLLIN)
+            deadline = job.next_deadline()
+            if deadline is not None:
+                timeout = min(timeout, max(0.0, deadline - now))
+        if poller.poll(timeout * 1000):
+            try:
+                os.read(self._wake_r, 4096)
+            except BlockingIOError:
+                pass
+        self.launcher.poll(0)
 
     def _set_dirs(self, key: Key, link: str, real: str) -> None:
         self.reporter.set_values(self._ref(key), {"rundir": link, "shortdir": real})
         self.reporter.run_dirs[key] = real
-        self.dirs[key] = (real, link)
         name, path = key
         if path and (name, "") not in self._top_dirs:
             # the top row of an itemized test points at the test's directory above the items
@@ -406,6 +502,18 @@ class Runner:
             top_real = real[: -len(suffix)] if real.endswith(suffix) else real
             self.reporter.set_values(self._ref((name, "")), {"rundir": top_link, "shortdir": top_real})
             self._top_dirs.add((name, ""))
+
+    def _previous(self, test: TestRef) -> PreviousRecord | None:
+        """This test/item in the most recent other run of the same target (for waivers)."""
+        from megatest.executor.waivers import PreviousRecord
+
+        for run in self.store.find_runs(self.request.target, None, newest_first=True):
+            if run.id == self.run_id:
+                continue
+            rec = self.store.get_test_by_name(run.id, test.test_name, test.item_path)
+            if rec is not None:
+                return PreviousRecord(rec.state, rec.status, rec.comment, rec.rundir)
+        return None
 
     def _last_completed(self, name: str) -> float | None:
         """When this test last ended in any run (for `[skip] rundelay`)."""
@@ -474,6 +582,25 @@ class Runner:
                 lines.append(f"  {name}: {state}" + (f"  {why}" if why else ""))
             self.progress.finish("\n".join(lines))
         return outcome
+
+    def _pre_hook(self) -> None:
+        """`[runs] pre-hook CMD`, run once before a new run's first test (reference 1.4 step 15)."""
+        import subprocess
+
+        command = self.area.config.pre_hook
+        if not command:
+            return
+        logs = self.area.toppath / "logs"
+        logs.mkdir(exist_ok=True)
+        name = f"pre-hook-{self.request.target.replace('/', '-')}-{self.request.runname}.log"
+        with open(logs / name, "ab") as log:
+            proc = subprocess.run(
+                ["/bin/sh", "-c", command], cwd=self.area.toppath, env=self.ctx.run_env,
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, check=False,
+            )
+        if proc.returncode != 0:
+            print(f"megatest: warning: pre-hook exited {proc.returncode}; see logs/{name}",
+                  file=sys.stderr)
 
     def _write_test_meta(self, names: list[str]) -> None:
         """test_meta rows for the selected tests (jobgroup counting across runs reads them)."""

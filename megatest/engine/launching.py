@@ -1,8 +1,9 @@
 """Turning a launch decision into a supervised TestJob (reference 1.12 steps 5-6, 2.1-2.2).
 
-For one test or item: the `[skip]` check, `--preclean`, the work area (disk, link tree,
-source copy), the test's environment and `megatest.sh`/`.csh`, then a TestJob handed to the
-LocalLauncher. No interpreter is started: the job's steps are plain child processes.
+For one test or item: the `[skip]` check, then the executor's `prepare_test` (`--preclean`,
+work area on the best disk, link tree, source copy, the test's environment and
+`megatest.sh`/`.csh`) from the engine's config models, then a TestJob for the LocalLauncher.
+No interpreter is started: the job's steps are plain child processes.
 """
 
 from __future__ import annotations
@@ -12,23 +13,21 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from megatest.config.area import Area
 from megatest.config.items import Item
 from megatest.config.testconfig import TestConfig
 from megatest.engine.request import RunRequest
-from megatest.executor.environment import TestEnvInputs, build_test_env, write_env_snapshots
+from megatest.executor.environment import TestEnvInputs
+from megatest.executor.prepare import RunPreparer, prepare_test
 from megatest.executor.reporter import Reporter, TestRef
 from megatest.executor.steps import StepSpec, TestJob
-from megatest.executor.workarea import (
-    DEFAULT_MINSPACE_KB,
-    choose_disk,
-    copy_test_source,
-    create_work_area,
-    remove_work_area,
-)
+from megatest.executor.waivers import PreviousRecord
+from megatest.executor.workarea import DEFAULT_MINSPACE_KB
 
 
 def megatest_executable(configured: str | None) -> str:
@@ -52,6 +51,28 @@ class LaunchContext:
     megatest: str
     run_id: int
     test_dirs: dict[str, Path]
+    # the run's shared caches for preparing work areas (disk choice, listings, env, snapshots)
+    preparer: RunPreparer = field(default_factory=RunPreparer)
+
+    @cached_property
+    def run_inputs(self) -> dict[str, Any]:
+        """The TestEnvInputs fields every test of the run shares, read from the config once."""
+        setup = self.area.config.setup
+        runconfigs = self.area.runconfigs
+        return dict(
+            toppath=str(self.area.toppath),
+            area_name=setup.area_name,
+            keyvals=list(self.area.keyvals().items()),
+            runname=self.request.runname,
+            linktree=setup.linktree or "",
+            megatest=self.megatest,
+            env_override=list(self.area.config.env_override.items()),
+            runconfig_default=list(runconfigs.section("default").items()) if runconfigs else [],
+            runconfig_target=(
+                list(runconfigs.section(self.request.target).items()) if runconfigs else []
+            ),
+            setvars=self.request.setvars,
+        )
 
     @classmethod
     def build(cls, area: Area, request: RunRequest, run_id: int) -> LaunchContext:
@@ -112,89 +133,110 @@ def launch_config(ctx: LaunchContext, plan_config: TestConfig, item: Item | None
     return ctx.read_test(plan_config.name, mode="launch", item=item)
 
 
-def prepare_job(
+def prepare_work(ctx: LaunchContext, config: TestConfig, ref: TestRef, item: Item | None):
+    """The work area, environment and snapshots of one test/item (the executor's prepare_test).
+
+    Only files and directories are touched, nothing of the runner's state, so the driver runs
+    this in a worker thread while its loop goes on with other tests.
+    """
+    setup = ctx.area.config.setup
+    overrides = config.pre_launch_env_overrides
+    inputs = TestEnvInputs(
+        # [pre-launch-env-overrides] are exported around the launch: the test inherits them
+        base_env={**ctx.area.env, **overrides} if overrides else ctx.area.env,
+        test_name=ref.test_name,
+        run_dir="",  # filled in by prepare_test
+        item_vars=list(item.data) if item is not None else [],
+        extra={"MT_RUN_ID": str(ctx.run_id), "MT_TEST_ID": str(ref.test_id)},
+        **ctx.run_inputs,
+    )
+    return prepare_test(
+        inputs,
+        disks=config.disks if config.disks is not None else ctx.area.config.disks,
+        test_src_dir=str(config.test_dir),
+        minspace_kb=int(setup.minspace or DEFAULT_MINSPACE_KB),
+        free_space_script=setup.free_space_script,
+        testcopycmd=setup.testcopycmd,
+        preclean=ctx.request.cleans,
+        preparer=ctx.preparer,
+    )
+
+
+def make_job(
     ctx: LaunchContext,
     config: TestConfig,
     ref: TestRef,
-    item: Item | None,
+    prepared,
     reporter: Reporter,
-    *,
-    old_dirs: tuple[str, str] | None,
-    set_dirs: Callable[[str, str], None],
+    previous: Callable[[TestRef], PreviousRecord | None] | None = None,
 ) -> TestJob:
-    """Create the work area and the job for one test/item (the caller submits it)."""
-    setup = ctx.area.config.setup
-    if ctx.request.cleans and old_dirs is not None:
-        real, link = old_dirs
-        if real and real not in ("n/a", "/tmp/badname"):
-            remove_work_area(real, link or None)
-    disks = config.disks if config.disks is not None else ctx.area.config.disks
-    disk = None
-    if disks:
-        disk = choose_disk(
-            disks,
-            minspace_kb=int(setup.minspace or DEFAULT_MINSPACE_KB),
-            free_space_script=setup.free_space_script,
-        )
-    area = create_work_area(
-        target=ctx.request.target,
-        runname=ctx.request.runname,
-        test_name=ref.test_name,
-        item_path=ref.item_path,
-        disk=disk,
-        linktree=setup.linktree,
-        test_src_dir=str(config.test_dir),
-    )
-    copy_test_source(config.test_dir, area.real_dir, testcopycmd=setup.testcopycmd, env=ctx.run_env)
-    set_dirs(str(area.run_dir), str(area.real_dir))
-    item_vars = list(item.data) if item is not None else []
-    runconfigs = ctx.area.runconfigs
-    inputs = TestEnvInputs(
-        base_env=ctx.area.env,
-        toppath=str(ctx.area.toppath),
-        area_name=setup.area_name,
-        keyvals=list(ctx.area.keyvals().items()),
-        runname=ctx.request.runname,
-        test_name=ref.test_name,
-        run_dir=str(area.run_dir),
-        linktree=setup.linktree or "",
-        megatest=ctx.megatest,
-        item_vars=item_vars,
-        env_override=list(ctx.area.config.env_override.items()),
-        runconfig_default=list(runconfigs.section("default").items()) if runconfigs else [],
-        runconfig_target=list(runconfigs.section(ctx.request.target).items()) if runconfigs else [],
-        setvars=ctx.request.setvars,
-        extra={"MT_RUN_ID": str(ctx.run_id), "MT_TEST_ID": str(ref.test_id)},
-    )
-    env = build_test_env(inputs, cwd=str(area.real_dir))
-    env.update(config.pre_launch_env_overrides)
-    write_env_snapshots(env, area.real_dir)
+    """The TestJob running the test's runscript and ezsteps in its prepared work area.
+
+    `previous` finds the test's record in an earlier run of the target, for waiver
+    propagation (reference 3.5) when the testconfig has `[waivers]`.
+    """
+    from megatest.executor.waivers import make_waiver_hook
+
     steps = [StepSpec(s.name, s.command, config.logpro_for(s.name)) for s in config.ezsteps]
+    setup = ctx.area.config.setup
     runtimelim = config.runtimelim if config.runtimelim is not None else setup.runtimelim
-    return TestJob(
+    waiver_hook = None
+    if previous is not None:
+        waiver_hook = make_waiver_hook(
+            _str_section(config, "waivers"),
+            _str_section(config, "waiver_rules"),
+            run_dir=str(prepared.run_dir),
+            env=prepared.env,
+            previous=previous,
+        )
+    return prepared.job(
         ref,
-        run_dir=area.run_dir,
-        env=env,
-        reporter=reporter,
+        reporter,
         steps=steps,
         runscript=config.runscript,
         test_src_dir=str(config.test_dir),
         runtimelim=runtimelim or None,
         triggers=config.triggers,
+        waiver_hook=waiver_hook,
     )
 
 
-def env_pid_matches(pid: int, area: str, test_name: str, item_path: str) -> bool:
-    """Is process `pid` still one of this area's test processes (not a reused pid)?"""
+def _str_section(config: TestConfig, name: str) -> dict[str, str]:
+    return {k: v for k, v in config.raw.section(name).items() if isinstance(v, str)}
+
+
+def leftover_processes(area: str, target: str, runname: str) -> dict[tuple[str, str], set[int]]:
+    """Process groups still running tests of this run, found from /proc: (test, item) -> pgids.
+
+    Every test process carries MT_RUN_AREA_HOME, MT_TARGET, MT_RUNNAME, MT_TEST_NAME and
+    MT_ITEMPATH in its environment, so leftovers of a dead runner are found even when their pid
+    never reached the database, and a reused pid is never mistaken for one.
+    """
+    want = {
+        b"MT_RUN_AREA_HOME": os.fsencode(area),
+        b"MT_TARGET": os.fsencode(target),
+        b"MT_RUNNAME": os.fsencode(runname),
+    }
+    found: dict[tuple[str, str], set[int]] = {}
+    me = os.getpid()
+    # never our own group: a user may start the runner from a shell that sourced megatest.sh
+    mine = {os.getpgid(0), os.getsid(0)}
     try:
-        raw = Path(f"/proc/{pid}/environ").read_bytes()
+        entries = os.listdir("/proc")
     except OSError:
-        return False
-    env = dict(
-        entry.split(b"=", 1) for entry in raw.split(b"\0") if b"=" in entry
-    )
-    return (
-        env.get(b"MT_RUN_AREA_HOME") == os.fsencode(area)
-        and env.get(b"MT_TEST_NAME") == os.fsencode(test_name)
-        and env.get(b"MT_ITEMPATH", b"") == os.fsencode(item_path)
-    )
+        return found
+    for entry in entries:
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            raw = Path(f"/proc/{entry}/environ").read_bytes()
+            pgid = os.getpgid(int(entry))
+        except OSError:
+            continue
+        env = dict(item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item)
+        if pgid in mine:
+            continue
+        if all(env.get(k) == v for k, v in want.items()) and b"MT_TEST_NAME" in env:
+            key = (os.fsdecode(env[b"MT_TEST_NAME"]), os.fsdecode(env.get(b"MT_ITEMPATH", b"")))
+            found.setdefault(key, set()).add(pgid)
+    return found

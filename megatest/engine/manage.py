@@ -152,8 +152,26 @@ def request_kill(sel: Selector, say: Callable[[str], None]) -> int:
     return count
 
 
+def kill_and_wait(sel: Selector, say: Callable[[str], None], timeout: float = 15.0) -> bool:
+    """Request the kill and, with a timeout, wait until nothing runs.
+
+    The request is repeated while waiting: a runner writing a test's state at the moment the
+    KILLREQ lands may overwrite it, and the next request then catches it.
+    """
+    request_kill(sel, say)
+    if timeout <= 0:
+        return True
+    deadline = time.monotonic() + timeout
+    while not wait(sel, say, timeout=1.0, interval=0.25, quiet=True):
+        if time.monotonic() >= deadline:
+            wait(sel, say, timeout=0)
+            return False
+        request_kill(sel, lambda _line: None)
+    return True
+
+
 def wait(sel: Selector, say: Callable[[str], None], timeout: float | None = None,
-         interval: float = 1.0) -> bool:
+         interval: float = 1.0, quiet: bool = False) -> bool:
     """Block until nothing of the matching runs runs (no runner, no running test)."""
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
@@ -166,7 +184,8 @@ def wait(sel: Selector, say: Callable[[str], None], timeout: float | None = None
         if not busy:
             return True
         if deadline is not None and time.monotonic() >= deadline:
-            say("still busy: " + "; ".join(busy))
+            if not quiet:
+                say("still busy: " + "; ".join(busy))
             return False
         time.sleep(interval)
 

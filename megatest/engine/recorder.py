@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from megatest.engine.helpers import SELF_STATUS_MARK
@@ -34,7 +33,7 @@ ChangeHook = Callable[[TestRef, str, str, str | None], None]
 # Plain column updates (host, pid, run dir, duration) are merged and written this often.
 FIELDS_FLUSH_INTERVAL = 0.5
 
-# Reporter.set_values names -> Store.update_test_fields columns
+# Reporter.set_values names -> TestWriter.update_fields columns
 _FIELD_NAMES = {"process_id": "pid"}
 
 
@@ -51,20 +50,22 @@ class StoreReporter:
         self.run_dirs: dict[tuple[str, str], str] = {}
 
     def flush(self, everything: bool = True) -> None:
-        """Write everything queued: one transaction for the rows, then the merged columns
-        (those at most every FIELDS_FLUSH_INTERVAL unless `everything`)."""
+        """Write everything queued in one transaction (TestWriter.batch): the rows in order,
+        then the merged columns (those at most every FIELDS_FLUSH_INTERVAL unless
+        `everything`)."""
         ops, self._ops = self._ops, []
-        if ops:
-            with one_transaction(self.writer):
-                for method, args, kwargs in ops:
-                    getattr(self.writer, method)(*args, **kwargs)
         now = time.monotonic()
-        if not everything and now - self._fields_at < FIELDS_FLUSH_INTERVAL:
+        fields: dict[int, dict[str, object]] = {}
+        if self._fields and (everything or now - self._fields_at >= FIELDS_FLUSH_INTERVAL):
+            self._fields_at = now
+            fields, self._fields = self._fields, {}
+        if not ops and not fields:
             return
-        self._fields_at = now
-        fields, self._fields = self._fields, {}
-        for test_id, values in fields.items():
-            self.store.update_test_fields(self.run_id, test_id, **values)
+        with self.writer.batch():
+            for method, args, kwargs in ops:
+                getattr(self.writer, method)(*args, **kwargs)
+            for test_id, values in fields.items():
+                self.writer.update_fields(test_id, **values)
 
     def pending(self) -> bool:
         return bool(self._ops or self._fields)
@@ -160,39 +161,3 @@ def _data_row(row: TestDataRow) -> dict[str, object]:
         "status": row.status,
         "type": row.type,
     }
-
-
-class _OneTransactionConnection:
-    """The writer's connection with its own BEGIN/COMMIT turned off (we hold one around all)."""
-
-    def __init__(self, conn: Any):
-        self._conn = conn
-
-    def execute(self, sql: str, *args: Any) -> Any:
-        if sql in ("BEGIN IMMEDIATE", "COMMIT"):
-            return None
-        return self._conn.execute(sql, *args)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._conn, name)
-
-
-@contextmanager
-def one_transaction(writer: TestWriter) -> Iterator[None]:
-    """Run several TestWriter calls in one BEGIN IMMEDIATE ... COMMIT.
-
-    Each call keeps its own statements and rules; only the per-call transaction boundaries
-    are merged. An error inside rolls everything back and is raised.
-    """
-    real = writer.conn
-    real.execute("BEGIN IMMEDIATE")
-    writer.conn = _OneTransactionConnection(real)  # type: ignore[assignment]
-    try:
-        yield
-    except BaseException:
-        writer.conn = real
-        if real.in_transaction:
-            real.execute("ROLLBACK")
-        raise
-    writer.conn = real
-    real.execute("COMMIT")

@@ -138,10 +138,6 @@ class Scheduler:
         key = (name, path)
         return key not in self._waiting and key not in self._ready_keys and key not in self.running
 
-    @property
-    def waiting(self) -> dict[Key, TestPlan]:
-        return self._waiting
-
     def why_waiting(self, key: Key) -> str:
         plan = self._waiting.get(key) or self._gates.get(key[0])
         if plan is None:
@@ -192,7 +188,7 @@ class Scheduler:
     def decide(self, load: Load = _NO_LOAD, max_launches: int | None = None) -> Decision:
         self._settle()
         self._launch(load, max_launches)
-        if not self.running and not self._pending.launch and not self._ready and (
+        if not self.running and not self._pending.launch and not self._ready_keys and (
             self._waiting or self._gates
         ):
             self._break_deadlock()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,18 +126,43 @@ def shell_echo_values(
     return [(k, v) for (k, _), v in zip(pairs, values, strict=True)]
 
 
-def build_test_env(inputs: TestEnvInputs, *, cwd: str | None = None) -> dict[str, str]:
+def build_test_env(
+    inputs: TestEnvInputs, *, cwd: str | None = None, cache: EnvCache | None = None
+) -> dict[str, str]:
     """The environment of one test, in the order of config-language §6.
 
     `cwd` is where the runconfig values are shell-evaluated (the run dir once it exists).
+    `cache`: one EnvCache per run computes the part the tests share once (same result).
     """
+    if cache is not None:
+        env = cache.build(inputs)
+        if env is not None:
+            return env
+    env = _assemble(
+        inputs, inputs.run_dir, inputs.test_name, item_info(inputs.item_vars), inputs.item_path,
+        lambda pairs, current: shell_echo_values(pairs, current, cwd=cwd),
+    )
+    env.update_from(inputs.item_vars)
+    env.update_from(inputs.extra.items())
+    return dict(env)
+
+
+def _assemble(
+    inputs: TestEnvInputs,
+    run_dir: str,
+    test_name: str,
+    info: str,
+    item_path: str,
+    evaluate: Callable[[list[tuple[str, str]], Mapping[str, str]], list[tuple[str, str]]],
+) -> OrderedEnv:
+    """Steps 1-12 of the environment (everything but the item variables and `extra`)."""
     env = OrderedEnv(inputs.base_env)
     # 1-5: what -execute exports first
     if inputs.cmdinfo is not None:
         env["MT_CMDINFO"] = inputs.cmdinfo
     env["MT_TESTSUITENAME"] = inputs.area_name
     env["MT_RUN_AREA_HOME"] = inputs.toppath
-    env["MT_TEST_RUN_DIR"] = inputs.run_dir
+    env["MT_TEST_RUN_DIR"] = run_dir
     # 6: the config re-read: [env-override], [fields], valueless keys
     env.update_from(inputs.env_override)
     env.update_from(inputs.keyvals)
@@ -145,15 +170,15 @@ def build_test_env(inputs: TestEnvInputs, *, cwd: str | None = None) -> dict[str
     # 7: runconfigs [default] then [<target>], shell-echo evaluated in the test's own env
     runconfig = list(inputs.runconfig_default) + list(inputs.runconfig_target)
     if runconfig:
-        env.update_from(shell_echo_values(runconfig, env, cwd=cwd))
+        env.update_from(evaluate(runconfig, env))
     # 8: -setvars
     env.update_from(parse_setvars(inputs.setvars))
     # 9: the required set
     target = inputs.target
-    env["MT_TEST_RUN_DIR"] = inputs.run_dir
-    env["MT_TEST_NAME"] = inputs.test_name
-    env["MT_ITEM_INFO"] = item_info(inputs.item_vars)
-    env["MT_ITEMPATH"] = inputs.item_path
+    env["MT_TEST_RUN_DIR"] = run_dir
+    env["MT_TEST_NAME"] = test_name
+    env["MT_ITEM_INFO"] = info
+    env["MT_ITEMPATH"] = item_path
     env["MT_RUNNAME"] = inputs.runname
     env["MT_MEGATEST"] = inputs.megatest
     env["MT_TARGET"] = target
@@ -176,10 +201,88 @@ def build_test_env(inputs: TestEnvInputs, *, cwd: str | None = None) -> dict[str
     env.update_from(inputs.env_override)
     env["MT_RUNNAME"] = inputs.runname
     env["MT_RUN_AREA_HOME"] = inputs.toppath
-    # 13: item variables
-    env.update_from(inputs.item_vars)
-    env.update_from(inputs.extra.items())
-    return dict(env)
+    return env
+
+
+# Per-test values in a template: NUL cannot occur in a real environment value.
+_SLOTS = ("\0run_dir\0", "\0test_name\0", "\0item_info\0", "\0item_path\0")
+# runconfig values whose `echo` result depends only on the run-level environment: variable
+# references, quotes, braces, `~`; no command substitution, globbing (cwd), `;`/`|`/`&`
+_ECHO_RUN_LEVEL = re.compile(r"[A-Za-z0-9_./:,=+@%^~{}$\"' \t-]*")
+_ECHO_PER_TEST_NAMES = ("$$", "PWD", "MT_TEST_RUN_DIR", "RANDOM")
+
+
+def echo_is_run_level(value: str) -> bool:
+    """True when `sh -c "echo VALUE"` gives the same text for every test of a run."""
+    return bool(_ECHO_RUN_LEVEL.fullmatch(value)) and not any(n in value for n in _ECHO_PER_TEST_NAMES)
+
+
+class EnvCache:
+    """The run-level part of many tests' environments, computed once per distinct input.
+
+    A template is built by the very same steps with placeholders for the per-test values
+    (run dir, test name, item info and path); a test's environment is the template with its
+    values filled in and its item variables and `extra` set last, which is the order and the
+    values build_test_env gives. The runconfig values are shell-evaluated once per template
+    when their result cannot depend on the test (see echo_is_run_level); otherwise each test
+    is built on its own, in its run dir, as before.
+    """
+
+    def __init__(self) -> None:
+        self._templates: dict[tuple, tuple[dict[str, str], list[tuple[str, int]]] | None] = {}
+
+    def build(self, inputs: TestEnvInputs) -> dict[str, str] | None:
+        """The test's environment, or None when it must be built on its own."""
+        key = self._key(inputs)
+        if key not in self._templates:
+            self._templates[key] = self._template(inputs)
+        template = self._templates[key]
+        if template is None:
+            return None
+        values, slots = template
+        env = dict(values)
+        per_test = (inputs.run_dir, inputs.test_name, item_info(inputs.item_vars), inputs.item_path)
+        for name, index in slots:
+            env[name] = per_test[index]
+        for name, value in inputs.item_vars:
+            env.pop(name, None)  # a re-assigned variable moves to the end
+            env[name] = value
+        for name, value in inputs.extra.items():
+            env.pop(name, None)
+            env[name] = value
+        return env
+
+    @staticmethod
+    def _key(inputs: TestEnvInputs) -> tuple:
+        setvars = inputs.setvars
+        return (
+            tuple(inputs.base_env.items()), inputs.toppath, inputs.area_name, tuple(inputs.keyvals),
+            inputs.runname, inputs.linktree, inputs.megatest, tuple(inputs.env_override),
+            tuple(inputs.config_vars), tuple(inputs.runconfig_default),
+            tuple(inputs.runconfig_target),
+            setvars if setvars is None or isinstance(setvars, str) else tuple(map(tuple, setvars)),
+            inputs.cmdinfo, inputs.debug_mode,
+        )
+
+    @staticmethod
+    def _template(inputs: TestEnvInputs) -> tuple[dict[str, str], list[tuple[str, int]]] | None:
+        pairs = list(inputs.runconfig_default) + list(inputs.runconfig_target)
+        if not all(echo_is_run_level(v) for _, v in pairs):
+            return None
+
+        def evaluate(pairs: list[tuple[str, str]], current: Mapping[str, str]) -> list[tuple[str, str]]:
+            # the placeholders are not passed on; the values do not read them (see above)
+            visible = {k: ("" if "\0" in v else v) for k, v in current.items()}
+            return shell_echo_values(pairs, visible)
+
+        env = _assemble(inputs, *_SLOTS, evaluate)
+        slots = []
+        for name, value in env.items():
+            if "\0" in value:
+                if value not in _SLOTS:
+                    return None  # a placeholder got mixed into another value: build per test
+                slots.append((name, _SLOTS.index(value)))
+        return dict(env), slots
 
 
 def launcher_env(inputs: TestEnvInputs, pre_launch_overrides: Sequence[tuple[str, str]] = ()) -> dict[str, str]:
@@ -209,19 +312,63 @@ def csh_quote(value: str) -> str:
     return "'" + out + "'"
 
 
-def write_env_snapshots(env: Mapping[str, str], run_dir: str | os.PathLike[str]) -> tuple[Path, Path]:
+def _snapshot_lines(key: str, value: str) -> tuple[str, str] | None:
+    """The megatest.sh and megatest.csh lines of one variable (None: not written)."""
+    if not _IDENT.fullmatch(key):
+        return None  # not expressible as a shell variable
+    prefix = "# " if key in SNAPSHOT_COMMENTED else ""
+    if prefix and "\n" in value:
+        return None  # a multi-line value cannot be commented out line by line safely
+    return f"{prefix}export {key}={sh_quote(value)}", f"{prefix}setenv {key} {csh_quote(value)}"
+
+
+class SnapshotWriter:
+    """Writes many tests' snapshots; the quoted line of each (name, value) is made once.
+
+    The tests of a run share most of their variables, so their lines come from the cache and
+    each file is one write.
+    """
+
+    MAX_CACHED = 200_000  # (name, value) pairs kept; per-test values make it grow
+
+    def __init__(self) -> None:
+        self._lines: dict[tuple[str, str], tuple[str, str] | None] = {}
+
+    def write(self, env: Mapping[str, str], run_dir: str | os.PathLike[str]) -> tuple[Path, Path]:
+        cache = self._lines
+        if len(cache) > self.MAX_CACHED:
+            cache.clear()
+        sh_lines, csh_lines = [], []
+        for item in env.items():
+            try:
+                lines = cache[item]
+            except KeyError:
+                lines = cache[item] = _snapshot_lines(*item)
+            if lines is not None:
+                sh_lines.append(lines[0])
+                csh_lines.append(lines[1])
+        base = os.fspath(run_dir)
+        sh_path = os.path.join(base, "megatest.sh")
+        csh_path = os.path.join(base, "megatest.csh")
+        _write_file(sh_path, "\n".join(sh_lines) + "\n")
+        _write_file(csh_path, "\n".join(csh_lines) + "\n")
+        return Path(sh_path), Path(csh_path)
+
+
+def _write_file(path: str, text: str) -> None:
+    """Replace the file's content with `text` (one open, one write)."""
+    data = text.encode("utf-8", "surrogateescape")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
+def write_env_snapshots(
+    env: Mapping[str, str], run_dir: str | os.PathLike[str], writer: SnapshotWriter | None = None
+) -> tuple[Path, Path]:
     """Write `megatest.sh` and `megatest.csh` (sourceable copies of the test's environment)."""
-    sh_lines, csh_lines = [], []
-    for key, value in env.items():
-        if not _IDENT.fullmatch(key):
-            continue  # not expressible as a shell variable
-        prefix = "# " if key in SNAPSHOT_COMMENTED else ""
-        if prefix and "\n" in value:
-            continue  # a multi-line value cannot be commented out line by line safely
-        sh_lines.append(f"{prefix}export {key}={sh_quote(value)}")
-        csh_lines.append(f"{prefix}setenv {key} {csh_quote(value)}")
-    sh_path = Path(run_dir) / "megatest.sh"
-    csh_path = Path(run_dir) / "megatest.csh"
-    sh_path.write_text("\n".join(sh_lines) + "\n")
-    csh_path.write_text("\n".join(csh_lines) + "\n")
-    return sh_path, csh_path
+    return (writer or SnapshotWriter()).write(env, run_dir)

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from megatest.executor.environment import TestEnvInputs, build_test_env, write_env_snapshots
+from megatest.executor.environment import EnvCache, SnapshotWriter, TestEnvInputs, build_test_env
 from megatest.executor.reporter import Reporter, TestRef
 from megatest.executor.steps import StepSpec, TestJob
 from megatest.executor.workarea import (
     DEFAULT_MINSPACE_KB,
+    DiskChooser,
+    SourceCopier,
     WorkArea,
-    choose_disk,
     copy_test_source,
     create_work_area,
     remove_work_area,
@@ -43,6 +44,56 @@ class PreparedTest:
                        **kwargs)
 
 
+class RunPreparer:
+    """Prepares the tests of one run, computing what they share once: the disk choice (free
+    space re-read every few seconds), each source directory's listing, the run-level part of
+    the environment and the quoted snapshot lines. Safe to use from worker threads (a race
+    only repeats a computation)."""
+
+    def __init__(self) -> None:
+        self.disks = DiskChooser()
+        self.copier = SourceCopier()
+        self.env_cache = EnvCache()
+        self.snapshots = SnapshotWriter()
+
+    def prepare(
+        self,
+        env_inputs: TestEnvInputs,
+        *,
+        disks: Mapping[str, str],
+        test_src_dir: str,
+        minspace_kb: int = DEFAULT_MINSPACE_KB,
+        free_space_script: str | None = None,
+        testcopycmd: str | None = None,
+        preclean: bool = False,
+    ) -> PreparedTest:
+        """Choose the disk, create run dir and link, copy the test source, build env, write
+        snapshots (see prepare_test)."""
+        disk = (
+            self.disks.choose(disks, minspace_kb=minspace_kb, free_space_script=free_space_script)
+            if disks else None
+        )
+
+        def create() -> WorkArea:
+            return create_work_area(
+                target=env_inputs.target, runname=env_inputs.runname, test_name=env_inputs.test_name,
+                item_path=env_inputs.item_path, disk=disk, linktree=env_inputs.linktree or None,
+                test_src_dir=test_src_dir,
+            )
+
+        work_area = create()
+        if preclean:
+            remove_work_area(work_area.real_dir, None)
+            work_area = create()
+        inputs = dataclasses.replace(env_inputs, run_dir=str(work_area.run_dir))
+        real_dir = str(work_area.real_dir)
+        copy_test_source(test_src_dir, real_dir, testcopycmd=testcopycmd, env=inputs.base_env,
+                         copier=self.copier)
+        env = build_test_env(inputs, cwd=real_dir, cache=self.env_cache)
+        snapshots = self.snapshots.write(env, real_dir)
+        return PreparedTest(work_area, env, snapshots)
+
+
 def prepare_test(
     env_inputs: TestEnvInputs,
     *,
@@ -52,28 +103,16 @@ def prepare_test(
     free_space_script: str | None = None,
     testcopycmd: str | None = None,
     preclean: bool = False,
+    preparer: RunPreparer | None = None,
 ) -> PreparedTest:
     """Choose the disk, create run dir and link, copy the test source, build env, write snapshots.
 
     `disks`: the testconfig [disks] when it has entries, else megatest.config [disks]; empty
     means the test runs in `<test src>/tmp_run`. `env_inputs.run_dir` is filled in here.
-    `preclean`: remove an existing run directory of this test first.
+    `preclean`: remove an existing run directory of this test first. `preparer`: the run's
+    RunPreparer (shared caches); without one, nothing is kept between calls.
     """
-    disk = choose_disk(disks, minspace_kb=minspace_kb, free_space_script=free_space_script) if disks else None
-
-    def create() -> WorkArea:
-        return create_work_area(
-            target=env_inputs.target, runname=env_inputs.runname, test_name=env_inputs.test_name,
-            item_path=env_inputs.item_path, disk=disk, linktree=env_inputs.linktree or None,
-            test_src_dir=test_src_dir,
-        )
-
-    work_area = create()
-    if preclean:
-        remove_work_area(work_area.real_dir, None)
-        work_area = create()
-    inputs = dataclasses.replace(env_inputs, run_dir=str(work_area.run_dir))
-    copy_test_source(test_src_dir, work_area.real_dir, testcopycmd=testcopycmd, env=inputs.base_env)
-    env = build_test_env(inputs, cwd=str(work_area.real_dir))
-    snapshots = write_env_snapshots(env, work_area.real_dir)
-    return PreparedTest(work_area, env, snapshots)
+    return (preparer or RunPreparer()).prepare(
+        env_inputs, disks=disks, test_src_dir=test_src_dir, minspace_kb=minspace_kb,
+        free_space_script=free_space_script, testcopycmd=testcopycmd, preclean=preclean,
+    )

@@ -9,6 +9,7 @@ path: `megatest test execute` on the node).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import select
@@ -126,6 +127,16 @@ def _live_group_members(pgid: int) -> list[int]:
         if len(rest) >= 3 and int(rest[2]) == pgid and rest[0] != b"Z":
             members.append(int(entry))
     return members
+
+
+@functools.cache
+def _host_values() -> dict[str, str]:
+    """The `host` and `uname` of every test this process runs (read once)."""
+    uname = os.uname()
+    return {
+        "host": socket.gethostname(),
+        "uname": f"{uname.sysname} {uname.release} {uname.version} {uname.machine}",
+    }
 
 
 class _Child:
@@ -267,11 +278,7 @@ class TestJob:
         self._next_heartbeat = now + self.heartbeat_interval
         events: list[Event] = []
         self._write_state("REMOTEHOSTSTART", "n/a", None)
-        uname = os.uname()
-        self.reporter.set_values(self.test, {
-            "host": socket.gethostname(),
-            "uname": f"{uname.sysname} {uname.release} {uname.version} {uname.machine}",
-        })
+        self.reporter.set_values(self.test, dict(_host_values()))
         self._write_state("RUNNING", None, None)
         self._prepare_steps()
         if self.runscript:
@@ -411,17 +418,24 @@ class TestJob:
         the `Makefile.ezsteps` rules for every step, in one go before the first step runs."""
         rules: list[str] = []
         for step in self.steps:
-            logpro_path = Path(self.run_dir) / f"{step.name}.logpro"
-            if step.logpro_rules is not None and not logpro_path.exists():
-                logpro_path.write_text(logpro_file_text(step.name, step.logpro_rules))
+            logpro_path = os.path.join(self.run_dir, f"{step.name}.logpro")
+            has_logpro = os.path.exists(logpro_path)
+            if step.logpro_rules is not None and not has_logpro:
+                Path(logpro_path).write_text(logpro_file_text(step.name, step.logpro_rules))
+                has_logpro = True
             if self.write_makefile:
                 rules += [f"{step.name}.log :", f"\t{step.command} > {step.name}.log 2>&1"]
-                if logpro_path.exists():
+                if has_logpro:
                     rules.append(f"\tlogpro {step.name}.logpro {step.name}.html < {step.name}.log")
                 rules += [f"{step.name} : {step.name}.log", ""]
         if rules:
-            with open(os.path.join(self.run_dir, "Makefile.ezsteps"), "a") as fh:
-                fh.write("\n".join(rules) + "\n")
+            # one open and one write: appended as a whole, like the original's file
+            fd = os.open(os.path.join(self.run_dir, "Makefile.ezsteps"),
+                         os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o666)
+            try:
+                os.write(fd, ("\n".join(rules) + "\n").encode("utf-8", "surrogateescape"))
+            finally:
+                os.close(fd)
 
     def _child_ended(self, rc: int, now: float, events: list[Event]) -> None:
         sig = -rc if rc < 0 else None

@@ -10,7 +10,8 @@ import os
 import shutil
 import stat
 import subprocess
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,6 +102,31 @@ def choose_disk(
     return best
 
 
+DISK_RECHECK_SECONDS = 10.0
+
+
+class DiskChooser:
+    """choose_disk for many tests of one run: the free space is read again every
+    `recheck_seconds`, not for every test (the choice only changes as disks fill up)."""
+
+    def __init__(self, recheck_seconds: float = DISK_RECHECK_SECONDS,
+                 clock: Callable[[], float] = time.monotonic):
+        self.recheck_seconds = recheck_seconds
+        self.clock = clock
+        self._chosen: dict[tuple, tuple[Disk, float]] = {}
+
+    def choose(self, disks: Mapping[str, str], *, minspace_kb: int = DEFAULT_MINSPACE_KB,
+               free_space_script: str | None = None) -> Disk:
+        key = (tuple(disks.items()), minspace_kb, free_space_script)
+        now = self.clock()
+        hit = self._chosen.get(key)
+        if hit is not None and now - hit[1] < self.recheck_seconds:
+            return hit[0]
+        disk = choose_disk(disks, minspace_kb=minspace_kb, free_space_script=free_space_script)
+        self._chosen[key] = (disk, now)  # a failure is not kept: the next test checks again
+        return disk
+
+
 def _check_component(kind: str, value: str) -> None:
     if value in ("", ".", "..") or value.startswith("/") or "\0" in value:
         raise ConfigError(f"{kind} {value!r} cannot be used in a run directory path")
@@ -110,21 +136,51 @@ def _check_component(kind: str, value: str) -> None:
 
 def relative_test_path(target: str, runname: str, test: str, item_path: str = "") -> Path:
     """`<target>/<runname>/<test>[/<itempath>]`, refusing components that escape the tree."""
+    return Path(_relative_test_path(target, runname, test, item_path))
+
+
+def _relative_test_path(target: str, runname: str, test: str, item_path: str = "") -> str:
     _check_component("target", target)
     _check_component("run name", runname)
     _check_component("test name", test)
-    parts = [target, runname, test]
     if item_path:
         _check_component("item path", item_path)
-        parts.append(item_path)
-    return Path(*parts)
+        return f"{target}/{runname}/{test}/{item_path}"
+    return f"{target}/{runname}/{test}"
 
 
-def link_symlink(link: Path, dest: Path) -> None:
+def _make_dir(path: str) -> None:
+    """mkdir -p, trying the common case (only the last component is missing) first."""
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        if not os.path.isdir(path):
+            raise
+    except FileNotFoundError:
+        os.makedirs(path, exist_ok=True)
+
+
+def link_symlink(link: Path | str, dest: Path | str) -> None:
     """Make `link` a symlink to `dest`, replacing an old or dangling link atomically."""
+    link_s, dest_s = os.fspath(link), os.fspath(dest)
+    try:
+        if os.readlink(link_s) == dest_s:
+            return  # already right (a rerun of the test)
+    except FileNotFoundError:
+        try:
+            os.symlink(dest_s, link_s)  # the usual case: a new link, made in one call
+            return
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(link_s), exist_ok=True)
+        except FileExistsError:
+            pass  # made meanwhile: replaced below
+    except OSError:
+        pass  # not a link: checked below
+    _replace_link(Path(link_s), dest_s)
+
+
+def _replace_link(link: Path, dest: str) -> None:
     link.parent.mkdir(parents=True, exist_ok=True)
-    if link.is_symlink() and os.readlink(link) == str(dest):
-        return
     if link.exists() and not link.is_symlink():
         if link.is_dir() and not any(link.iterdir()):
             link.rmdir()  # an empty placeholder directory may become the link
@@ -156,19 +212,20 @@ def create_work_area(
         real = Path(test_src_dir) / "tmp_run"
         real.mkdir(parents=True, exist_ok=True)
         return WorkArea(real, None, None)
-    rel = relative_test_path(target, runname, test_name, item_path)
-    real = Path(disk.path) / rel
-    real.mkdir(parents=True, exist_ok=True)
+    rel = _relative_test_path(target, runname, test_name, item_path)
+    real_s = f"{disk.path.rstrip('/')}/{rel}"
+    _make_dir(real_s)
     if not linktree:
         raise ConfigError("[setup] linktree is not set (and MT_LINKTREE is not in the environment)")
-    link = Path(linktree) / rel
+    link_s = f"{linktree.rstrip('/')}/{rel}"
     if item_path:
         # the item link's parent is a real directory inside the link tree
-        if link.parent.is_symlink():
-            link.parent.unlink()  # left over from a run of the test before it had items
-        link.parent.mkdir(parents=True, exist_ok=True)
-    link_symlink(link, real)
-    return WorkArea(real, link, disk)
+        parent = os.path.dirname(link_s)
+        if os.path.islink(parent):
+            os.unlink(parent)  # left over from a run of the test before it had items
+        _make_dir(parent)
+    link_symlink(link_s, real_s)
+    return WorkArea(Path(real_s), Path(link_s), disk)
 
 
 def copy_test_source(
@@ -178,25 +235,143 @@ def copy_test_source(
     testcopycmd: str | None = None,
     env: Mapping[str, str] | None = None,
     attempts: int = 3,
+    copier: SourceCopier | None = None,
 ) -> None:
     """Copy the test's source directory into the run directory (everything, dot files too).
 
     With `[setup] testcopycmd`, TEST_SRC_PATH and TEST_TARG_PATH are substituted and the command
     runs through /bin/sh with output appended to mt_launch.log. Failures are retried
-    (`attempts` in all, as the original retries work-area creation twice).
+    (`attempts` in all, as the original retries work-area creation twice). `copier`: one per
+    run keeps the listing of each source directory.
     """
-    src_p, dest_p = Path(src), Path(dest)
     last_error = ""
-    for _ in range(attempts):
+    for attempt in range(attempts):
         try:
             if testcopycmd:
-                _run_copy_command(testcopycmd, src_p, dest_p, env)
+                _run_copy_command(testcopycmd, Path(src), Path(dest), env)
+            elif copier is not None and attempt == 0:
+                copier.copy(os.fspath(src), os.fspath(dest))
             else:
-                _copy_tree(src_p, dest_p)
+                _copy_tree(Path(src), Path(dest))
             return
         except (OSError, shutil.Error, RunFailed) as exc:
             last_error = str(exc)
-    raise RunFailed(f"could not copy test source {src_p} to {dest_p}: {last_error}")
+            if copier is not None:
+                copier.forget(os.fspath(src))
+    raise RunFailed(f"could not copy test source {src} to {dest}: {last_error}")
+
+
+class SourceCopier:
+    """`rsync -a src/ dest/` for many tests of a run, with each source listing read once.
+
+    The items of a test (and reruns) copy the same source directory: its listing (names and
+    kinds) is kept, the content, modes and times are read at each copy. A destination inside
+    its source (the `<src>/tmp_run` case) and anything unexpected at the destination take the
+    general path (_copy_tree), as does a copy that failed once.
+    """
+
+    def __init__(self) -> None:
+        self._listings: dict[str, tuple[list[tuple[str, str]], set[tuple[int, int]]]] = {}
+
+    def forget(self, src: str) -> None:
+        self._listings.pop(src, None)
+
+    def copy(self, src: str, dest: str) -> None:
+        known = self._listings.get(src)
+        if known is None:
+            known = self._listings[src] = self._list(src)
+        listing, src_dirs = known
+        _make_dir(dest)
+        st = os.stat(dest)
+        if (st.st_dev, st.st_ino) in src_dirs or os.path.abspath(dest).startswith(
+            os.path.abspath(src).rstrip("/") + "/"
+        ):
+            _copy_tree(Path(src), Path(dest))  # inside its own source: skip it there
+            return
+        dirs: list[str] = []
+        for kind, rel in listing:
+            s_path, d_path = f"{src}/{rel}", f"{dest}/{rel}"
+            if kind == "f":
+                _copy_file(s_path, d_path)
+            elif kind == "d":
+                try:
+                    os.mkdir(d_path)
+                except FileExistsError:
+                    if os.path.islink(d_path) or not os.path.isdir(d_path):
+                        raise  # something else is in the way: the general path replaces it
+                dirs.append(rel)
+            else:
+                _copy_link(s_path, d_path)
+        # directory modes and times last, deepest first (writing into them changes them)
+        for rel in reversed(dirs):
+            _copy_dir_stat(f"{src}/{rel}", f"{dest}/{rel}")
+        _copy_dir_stat(src, dest)
+
+    @staticmethod
+    def _list(src: str) -> tuple[list[tuple[str, str]], set[tuple[int, int]]]:
+        """(kind, relative path) of everything under src, parents before children, and the
+        (device, inode) of src and its real subdirectories (a destination among them lies
+        inside the source)."""
+        out: list[tuple[str, str]] = []
+        st = os.stat(src)
+        dirs = {(st.st_dev, st.st_ino)}
+        pending = [""]
+        while pending:
+            rel_dir = pending.pop()
+            with os.scandir(f"{src}/{rel_dir}" if rel_dir else src) as entries:
+                for entry in entries:
+                    rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+                    if entry.is_symlink():
+                        out.append(("l", rel))
+                    elif entry.is_dir():
+                        out.append(("d", rel))
+                        pending.append(rel)
+                        dst = entry.stat()
+                        dirs.add((dst.st_dev, dst.st_ino))
+                    else:
+                        out.append(("f", rel))
+        return out, dirs
+
+
+def _copy_file(src: str, dest: str) -> None:
+    """Content, mode and times of one regular file; an existing link or dir is replaced."""
+    fin = os.open(src, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fin)
+        try:
+            fout = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW,
+                           0o600)
+        except OSError:
+            _remove_path(Path(dest))  # a link (O_NOFOLLOW) or a directory is in the way
+            fout = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        try:
+            offset = 0
+            while True:
+                sent = os.sendfile(fout, fin, offset, max(st.st_size - offset, 1 << 20))
+                if not sent:
+                    break
+                offset += sent
+            os.fchmod(fout, stat.S_IMODE(st.st_mode))
+            os.utime(fout, ns=(st.st_atime_ns, st.st_mtime_ns))
+        finally:
+            os.close(fout)
+    finally:
+        os.close(fin)
+
+
+def _copy_link(src: str, dest: str) -> None:
+    target = os.readlink(src)
+    try:
+        os.symlink(target, dest)
+    except FileExistsError:
+        _remove_path(Path(dest))
+        os.symlink(target, dest)
+
+
+def _copy_dir_stat(src: str, dest: str) -> None:
+    st = os.stat(src)
+    os.chmod(dest, stat.S_IMODE(st.st_mode))
+    os.utime(dest, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
 def _copy_tree(src: Path, dest: Path) -> None:

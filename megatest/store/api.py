@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from megatest.errors import StoreError, UsageError
-from megatest.store import migrations, paths, schema
+from megatest.store import migrations, paths, register, schema
 from megatest.store import state as model
 from megatest.store import testpatt as tp
 from megatest.store.engines import read_tx, write_tx
@@ -35,17 +35,12 @@ from megatest.store.records import (
     from_row,
 )
 from megatest.store.router import DbRouter
+from megatest.store.testwrite import UPDATABLE_TEST_FIELDS
 
 T = schema.tests
 STEPS = schema.test_steps
 DATA = schema.test_data
 
-# Columns update_test_fields may set; state and status only change through
-# set_test_state_status (which rolls up), identity columns never.
-UPDATABLE_TEST_FIELDS = frozenset({
-    "host", "cpuload", "diskfree", "uname", "rundir", "shortdir", "attemptnum", "final_logf",
-    "logdat", "run_duration", "comment", "event_time", "archived", "fail_count", "pass_count",
-})
 TEST_META_FIELDS = frozenset({
     "author", "owner", "description", "reviewed", "iterated", "avg_runtime", "avg_disk", "tags",
     "jobgroup",
@@ -286,16 +281,24 @@ class Store:
                 .where(rs.c.run_id == run_id).order_by(rs.c.state, rs.c.status))]
 
     # ------------------------------------------------------------------ tests
-    def _allocate_test_id(self, run_id: int) -> int:
-        with write_tx(self.router.main()) as conn:
-            return int(conn.execute(
-                schema.test_ids.insert().values(run_id=run_id)).inserted_primary_key[0])
-
-    def _find_test_id(self, run_id: int, testname: str, item_path: str) -> int | None:
-        with read_tx(self.router.run(run_id)) as conn:
-            return conn.execute(sa.select(T.c.id).where(
-                T.c.run_id == run_id, T.c.testname == testname, T.c.item_path == item_path
-            )).scalar()
+    def register_tests(
+        self,
+        run_id: int,
+        pairs: Iterable[tuple[str, str]],
+        *,
+        state: str = "NOT_STARTED",
+        status: str = "n/a",
+        comment: str | None = None,
+    ) -> dict[tuple[str, str], int]:
+        """{(testname, item_path): test_id} for every pair, registering the missing rows with
+        `state`/`status`/`comment` in ONE transaction (test id allocation in main.db included).
+        An item's top-level (parent) row is registered too, as NOT_STARTED/n/a, and is in
+        the result. Rows that exist keep their values (idempotent)."""
+        self.router.run(run_id, create=True)
+        return register.register_tests(
+            self.router.main_path, self.router.run_path(run_id), run_id, pairs,
+            state=state, status=status, comment=comment,
+        )
 
     def get_or_create_test(
         self,
@@ -309,25 +312,9 @@ class Store:
     ) -> int:
         """The id of (testname, item_path) in the run, registering it as NOT_STARTED/n/a when
         new. Registering an item also registers its top-level (parent) row."""
-        if item_path:
-            self.get_or_create_test(run_id, testname, "")
-        found = self._find_test_id(run_id, testname, item_path)
-        if found is not None:
-            return int(found)
-        new_id = self._allocate_test_id(run_id)
-        with write_tx(self.router.run(run_id, create=True)) as conn:
-            values = dict(id=new_id, run_id=run_id, testname=testname, item_path=item_path,
-                          state=state, status=status, event_time=_now())
-            if comment is not None:
-                values["comment"] = comment
-            conn.execute(T.insert().prefix_with("OR IGNORE").values(**values))
-            test_id = conn.execute(sa.select(T.c.id).where(
-                T.c.run_id == run_id, T.c.testname == testname, T.c.item_path == item_path
-            )).scalar()
-        if test_id != new_id:  # another process registered it first: give the id back
-            with write_tx(self.router.main()) as conn:
-                conn.execute(schema.test_ids.delete().where(schema.test_ids.c.id == new_id))
-        return int(test_id)
+        key = (testname, item_path or "")
+        return self.register_tests(run_id, [key], state=state, status=status,
+                                   comment=comment)[key]
 
     def test_run_id(self, test_id: int) -> int | None:
         """The run that holds a test id (test ids are unique in the whole area)."""

@@ -43,9 +43,21 @@ def make_engine(db_path: Path, *, pool_size: int = 2) -> sa.Engine:
 
 
 @contextmanager
+def _damage_named(engine: sa.Engine) -> Iterator[None]:
+    """A damaged db file surfaces as a one-line StoreError naming it, wherever the first bad
+    page is met (on connect or in the middle of a query), not as a driver traceback."""
+    try:
+        yield
+    except sa.exc.DatabaseError as exc:
+        if sqlite_conn.is_corruption(exc.orig):
+            raise sqlite_conn.unreadable(engine.url.database, exc.orig) from None
+        raise
+
+
+@contextmanager
 def write_tx(engine: sa.Engine) -> Iterator[sa.Connection]:
     """A connection inside BEGIN IMMEDIATE; commits on success, rolls back on error."""
-    with engine.connect() as conn:
+    with _damage_named(engine), engine.connect() as conn:
         conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
         with conn.begin():
             yield conn
@@ -54,6 +66,6 @@ def write_tx(engine: sa.Engine) -> Iterator[sa.Connection]:
 @contextmanager
 def read_tx(engine: sa.Engine) -> Iterator[sa.Connection]:
     """A connection inside a deferred transaction (one consistent snapshot)."""
-    with engine.connect() as conn:
+    with _damage_named(engine), engine.connect() as conn:
         with conn.begin():
             yield conn

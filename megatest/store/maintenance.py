@@ -118,22 +118,24 @@ def check(area_root: Path) -> list[Problem]:
     problems: list[Problem] = []
     files = db_files(area_root)
     main = next((f for f in files if f.kind == "main"), None)
+    if not files:
+        if legacy.needs_conversion(area_root):
+            return [Problem("legacy", paths.legacy_db(area_root),
+                            "legacy database, not converted yet (run `megatest db migrate`)",
+                            fixable=False)]
+        return []  # a new area: no runs yet, nothing can be wrong
     if main is None:
         return [Problem("missing", paths.main_db(area_root), "no main.db (run `megatest db migrate`)",
                         fixable=False)]
-    for st in status(area_root):
+    damaged = {db.path for db in files if _integrity(db.path, problems)}
+    if main.path in damaged:
+        return problems  # nothing else can be judged without main.db
+    files = [db for db in files if db.path not in damaged]
+    for db in files:
+        st = DbStatus(db, migrations.current(db.path), migrations.head(db.tree))
         if not st.at_head:
             problems.append(Problem("revision", st.db.path,
                                     f"at {st.revision}, head is {st.head}; run `megatest db migrate`",
-                                    fixable=False))
-    for db in files:
-        conn = _connect(db.path)
-        try:
-            result = conn.execute("PRAGMA quick_check").fetchall()
-        finally:
-            conn.close()
-        if result != [("ok",)]:
-            problems.append(Problem("integrity", db.path, "; ".join(r[0] for r in result[:5]),
                                     fixable=False))
     mconn = _connect(main.path)
     try:
@@ -146,7 +148,7 @@ def check(area_root: Path) -> list[Problem]:
                 problems.append(Problem("orphan-rows", main.path, f"{n} {table} rows of missing runs"))
     finally:
         mconn.close()
-    on_disk = {f.run_id for f in files if f.kind == "run"}
+    on_disk = {run_id for run_id in paths.run_db_files(paths.db_dir(area_root))}
     for run_id in sorted(run_ids - on_disk):
         problems.append(Problem("missing-run-db", paths.run_db(area_root, run_id),
                                 f"run {run_id} has no database file"))
@@ -158,11 +160,36 @@ def check(area_root: Path) -> list[Problem]:
             problems.append(Problem("orphan-db", db.path, "holds rows of no registered run"))
             continue
         problems += _check_run_db(db, test_index, seen_tests)
-    missing = set(test_index) - seen_tests
+    damaged_runs = {run_id for run_id, path in paths.run_db_files(paths.db_dir(area_root)).items()
+                    if path in damaged}
+    # a damaged run db's tests are not orphans: their rows are there, only unreadable now
+    missing = {t for t, r in test_index.items() if r not in damaged_runs} - seen_tests
     if missing:
         problems.append(Problem("orphan-rows", main.path,
                                 f"{len(missing)} test_ids rows with no test row"))
     return problems
+
+
+def _integrity(path: Path, problems: list[Problem]) -> bool:
+    """PRAGMA quick_check of one file; a damaged one adds an `integrity` problem (True)."""
+    try:
+        conn = _connect(path)
+        try:
+            result = [r[0] for r in conn.execute("PRAGMA quick_check").fetchall()]
+        finally:
+            conn.close()
+    except StoreError as exc:
+        result = [exc.message]
+    except sqlite3.DatabaseError as exc:
+        result = [f"cannot read this database ({exc})"]
+    if result == ["ok"]:
+        return False
+    # quick_check rows may hold several lines each ("*** in database main ***\nOn tree page..")
+    found = [ln.strip() for row in result for ln in row.splitlines()
+             if ln.strip() and not ln.startswith("***")]
+    more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
+    problems.append(Problem("integrity", path, "; ".join(found[:3]) + more, fixable=False))
+    return True
 
 
 def _check_run_db(db: DbFile, test_index: dict[int, int], seen: set[int]) -> list[Problem]:
@@ -200,6 +227,9 @@ def cleanup(area_root: Path, say: Callable[[str], None] = print) -> int:
     """Remove orphans (rows and run dbs of no registered run), repair test_ids, give every
     registered run its db and a top-level row per itemized test, then VACUUM. Returns the
     number of problems fixed."""
+    if not db_files(area_root) and not legacy.needs_conversion(area_root):
+        say(f"{paths.db_dir(area_root)}: no databases; nothing to clean")
+        return 0
     with legacy.migrate_lock(paths.db_dir(area_root)):
         problems = check(area_root)
         blocking = [p for p in problems if not p.fixable]

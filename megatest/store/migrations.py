@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from megatest.store import sqlite_conn
+from megatest.store.revisions import HEADS
 
 TREES = ("main", "run")
 _HERE = Path(__file__).resolve().parent
@@ -42,7 +43,14 @@ def _script(tree: str):
 
 
 def head(tree: str) -> str:
-    """The head revision id of a tree."""
+    """The head revision id of a tree (a constant: no Alembic import, see revisions.py)."""
+    if tree not in TREES:
+        raise ValueError(f"unknown schema tree {tree!r}")
+    return HEADS[tree]
+
+
+def script_head(tree: str) -> str:
+    """The head revision id as Alembic's script directory reports it (imports Alembic)."""
     return _script(tree).get_current_head()
 
 
@@ -57,6 +65,7 @@ def current(db_path: str | os.PathLike) -> str | None:
 
 def _run(db_path: Path, tree: str, action: str, target: str) -> None:
     from alembic import command
+
     from megatest.store.engines import make_engine, write_tx
 
     engine = make_engine(Path(db_path), pool_size=1)

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from megatest.errors import StoreError
+
 BUSY_TIMEOUT_MS = 136_000  # the original's busy timeout for megatest.db (136 s)
 
 NETWORK_FILESYSTEMS = frozenset({
@@ -58,16 +60,51 @@ def journal_mode_for(db_path: str | os.PathLike) -> str:
     return _journal_cache[folder]
 
 
+def is_corruption(exc: BaseException) -> bool:
+    """A damaged or foreign file ("file is not a database", "database disk image is
+    malformed"), as opposed to a lock timeout or a missing table (OperationalError)."""
+    return type(exc) is sqlite3.DatabaseError
+
+
+def unreadable(db_path: str | os.PathLike, exc: BaseException) -> StoreError:
+    """The one-line error for a db file SQLite cannot read."""
+    hint = "restore it from a backup"
+    if Path(db_path).stem.isdigit():  # a <run_id>.db: only that run's results are in it
+        hint += ", or remove it if that run can be dropped"
+    return StoreError(f"cannot read this database ({exc}); {hint}", path=str(db_path))
+
+
 def configure(conn: sqlite3.Connection, db_path: str | os.PathLike) -> None:
-    """Busy timeout, journal mode and synchronous level for a fresh connection."""
+    """Busy timeout, journal mode and synchronous level for a fresh connection. A damaged
+    file fails here, on its first read: StoreError naming it."""
     conn.isolation_level = None
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    _set_journal(conn, db_path, "main")
+
+
+def _set_journal(conn: sqlite3.Connection, db_path: str | os.PathLike, schema: str) -> None:
     wanted = journal_mode_for(db_path)
-    current = conn.execute("PRAGMA journal_mode").fetchone()[0].lower()
+    try:
+        current = conn.execute(f"PRAGMA {schema}.journal_mode").fetchone()[0].lower()
+    except sqlite3.DatabaseError as exc:
+        if is_corruption(exc):
+            raise unreadable(db_path, exc) from None
+        raise
     if current != wanted and current != "memory":
-        conn.execute(f"PRAGMA journal_mode={wanted}")
+        conn.execute(f"PRAGMA {schema}.journal_mode={wanted}")
     # NORMAL is durable against process death in WAL mode and much cheaper than FULL.
-    conn.execute("PRAGMA synchronous=NORMAL" if wanted == "wal" else "PRAGMA synchronous=FULL")
+    level = "NORMAL" if wanted == "wal" else "FULL"
+    conn.execute(f"PRAGMA {schema}.synchronous={level}")
+
+
+def attach(conn: sqlite3.Connection, db_path: str | os.PathLike, schema: str) -> None:
+    """ATTACH an existing db file to a configured connection as `schema`, with the same
+    journal mode and synchronous level a connection of its own would get. One BEGIN
+    IMMEDIATE on the connection then write-locks both files."""
+    if not Path(db_path).is_file():
+        raise FileNotFoundError(db_path)
+    conn.execute("ATTACH DATABASE ? AS " + schema, (str(db_path),))
+    _set_journal(conn, db_path, schema)
 
 
 def connect(db_path: str | os.PathLike) -> sqlite3.Connection:
@@ -86,19 +123,26 @@ def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
         yield conn
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # SQLite may have rolled back on its own (disk full, ...)
+            conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
 
 
 def alembic_revision(db_path: str | os.PathLike) -> str | None:
-    """The revision recorded in a db file's alembic_version table (None: none or no file)."""
+    """The revision recorded in a db file's alembic_version table (None: none or no file).
+    A damaged file is a StoreError naming it, not "no revision".
+
+    Not opened with mode=ro: a read-only connection cannot remove the -wal/-shm files of a
+    WAL db when it closes, so every `db status` would leave two files per db behind."""
     if not Path(db_path).is_file():
         return None
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+    conn = sqlite3.connect(str(db_path), timeout=BUSY_TIMEOUT_MS / 1000)
     try:
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-    except sqlite3.DatabaseError:
+    except sqlite3.DatabaseError as exc:
+        if is_corruption(exc):
+            raise unreadable(db_path, exc) from None
         return None
     finally:
         conn.close()

@@ -10,21 +10,26 @@ named in USES exists in megatest.store.schema.
 
 from __future__ import annotations
 
+import sqlite3
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from megatest.errors import StoreError
+from megatest.errors import StoreError, UsageError
 from megatest.store import sqlite_conn
 from megatest.store import state as model
+from megatest.store.revisions import HEADS
 
-RUN_HEAD = "run_0002"
+RUN_HEAD = HEADS["run"]
 
 # Columns this module reads or writes, per table (checked against the Core schema in tests).
 USES: dict[str, tuple[str, ...]] = {
     "tests": ("id", "run_id", "testname", "item_path", "state", "status", "comment",
-              "event_time", "run_duration", "cpuload", "diskfree", "pass_count", "fail_count"),
+              "event_time", "run_duration", "cpuload", "diskfree", "pass_count", "fail_count",
+              "host", "uname", "rundir", "shortdir", "attemptnum", "final_logf", "logdat",
+              "archived"),
     "test_steps": ("test_id", "stepname", "state", "status", "event_time", "comment", "logfile"),
     "test_data": ("test_id", "category", "variable", "value", "expected", "tol", "units",
                   "comment", "status", "type"),
@@ -48,6 +53,13 @@ _DATA_UPSERT = (
     "UPDATE SET value=excluded.value, expected=excluded.expected, tol=excluded.tol, "
     "units=excluded.units, comment=excluded.comment, status=excluded.status, type=excluded.type"
 )
+# Columns update_fields may set; state and status only change through set_state_status
+# (which rolls up), identity columns never. Store.update_test_fields uses the same list.
+UPDATABLE_TEST_FIELDS = frozenset({
+    "host", "cpuload", "diskfree", "uname", "rundir", "shortdir", "attemptnum", "final_logf",
+    "logdat", "run_duration", "comment", "event_time", "archived", "fail_count", "pass_count",
+})
+
 DATA_FIELDS = ("category", "variable", "value", "expected", "tol", "units", "comment", "status",
                "type")
 
@@ -69,6 +81,7 @@ class TestWriter:
                 "run `megatest db migrate`"
             )
         self.conn = sqlite_conn.connect(self.path)
+        self._batch_depth = 0
 
     def close(self) -> None:
         self.conn.close()
@@ -78,6 +91,61 @@ class TestWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @contextmanager
+    def batch(self) -> Iterator[TestWriter]:
+        """Many writes in ONE BEGIN IMMEDIATE ... COMMIT:
+
+            with writer.batch():
+                writer.set_state_status(a, "RUNNING", "n/a")
+                writer.add_step(a, "build", "end", "0")
+
+        Each call inside keeps its own rules (an item's parent is rolled up from the rows as
+        the batch has written them so far) and is atomic on its own (a SAVEPOINT): a call
+        that raises leaves nothing behind; if the error leaves the block, the whole batch
+        is rolled back. A nested batch is a savepoint of the outer one. Other processes (test helpers)
+        wait on the busy timeout while the batch holds the write lock, then write after it."""
+        if self._batch_depth:
+            with self._savepoint("mt_batch"):
+                self._batch_depth += 1
+                try:
+                    yield self
+                finally:
+                    self._batch_depth -= 1
+            return
+        with sqlite_conn.immediate(self.conn):
+            self._batch_depth = 1
+            try:
+                yield self
+            finally:
+                self._batch_depth = 0
+
+    @property
+    def in_batch(self) -> bool:
+        return self._batch_depth > 0
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One call's transaction: its own BEGIN IMMEDIATE, or a savepoint inside a batch."""
+        if not self._batch_depth:
+            with sqlite_conn.immediate(self.conn) as c:
+                yield c
+        else:
+            with self._savepoint("mt_call") as c:
+                yield c
+
+    @contextmanager
+    def _savepoint(self, name: str) -> Iterator[sqlite3.Connection]:
+        c = self.conn
+        c.execute(f"SAVEPOINT {name}")
+        try:
+            yield c
+        except BaseException:
+            if c.in_transaction:  # SQLite may have rolled back on its own (disk full, ...)
+                c.execute(f"ROLLBACK TO {name}")
+                c.execute(f"RELEASE {name}")
+            raise
+        c.execute(f"RELEASE {name}")
 
     def test_id(self, testname: str, item_path: str = "") -> int | None:
         row = self.conn.execute(
@@ -94,7 +162,7 @@ class TestWriter:
         comment: str | None = None,
     ) -> model.Rollup | None:
         """Same contract as Store.set_test_state_status."""
-        with sqlite_conn.immediate(self.conn) as c:
+        with self._tx() as c:
             row = c.execute(
                 "SELECT testname, item_path, state, status FROM tests WHERE id=?", (test_id,)
             ).fetchone()
@@ -132,6 +200,23 @@ class TestWriter:
                 self._data_rollup(test_id)
         return parent
 
+    def update_fields(self, test_id: int, **fields: Any) -> None:
+        """Same contract as Store.update_test_fields: plain columns of a test row (host,
+        rundir, run_duration, ...); `pid=` is stored in attemptnum, as the original does."""
+        if "pid" in fields:
+            fields["attemptnum"] = fields.pop("pid")
+        unknown = set(fields) - UPDATABLE_TEST_FIELDS
+        if unknown:
+            raise UsageError(f"cannot set test field(s) {', '.join(sorted(unknown))}")
+        if not fields:
+            return
+        columns = sorted(fields)  # names come from the allow-list above, never from input
+        with self._tx() as c:
+            c.execute(
+                f"UPDATE tests SET {', '.join(f'{k}=?' for k in columns)} WHERE id=?",
+                (*(fields[k] for k in columns), test_id),
+            )
+
     def add_step(
         self,
         test_id: int,
@@ -141,13 +226,13 @@ class TestWriter:
         logfile: str = "",
         comment: str = "",
     ) -> None:
-        with sqlite_conn.immediate(self.conn) as c:
+        with self._tx() as c:
             c.execute(_STEP_UPSERT, (test_id, stepname, state, str(status), int(time.time()),
                                      comment or "", logfile or ""))
 
     def add_test_data(self, test_id: int, rows: Iterable[Mapping[str, Any]]) -> str | None:
         """Rows are mappings with DATA_FIELDS keys; same judging and rollup as the Store."""
-        with sqlite_conn.immediate(self.conn) as c:
+        with self._tx() as c:
             for row in rows:
                 r = {k: row.get(k) for k in DATA_FIELDS}
                 r["status"] = model.test_data_status(
@@ -183,7 +268,7 @@ class TestWriter:
     ) -> int:
         """Same contract as Store.heartbeat."""
         now = int(time.time()) if now is None else now
-        with sqlite_conn.immediate(self.conn) as c:
+        with self._tx() as c:
             row = c.execute("SELECT event_time FROM tests WHERE id=?", (test_id,)).fetchone()
             if row is None or row[0] is None:
                 raise StoreError(f"run {self.run_id} has no test {test_id}")

@@ -5,14 +5,14 @@
 #   PYTHON  the venv interpreter that has megatest, its dependencies and Nuitka installed
 #   OUTDIR  Nuitka's output dir; the program lands in OUTDIR/megatest.dist/megatest.bin
 #           (not .../megatest: that name is the package's data folder, megatest/store/alembic)
-# Appends "build_seconds=..." and the ccache counters of this build to OUTDIR/last-build.txt.
+# Writes "build_seconds=..." and the ccache counters of this build to OUTDIR/last-build.txt.
 #
 # What is compiled to C, and why so little: only the megatest package (and this entry module)
 # is compiled. Third-party packages are shipped as bytecode (Nuitka's per-package "bytecode"
 # mode): the standard library already is, and compiling SQLAlchemy/pydantic/alembic to C
 # costs most of the build time for no visible gain in a CLI that spends its time in SQLite and
-# subprocesses. rich, pygments and markdown-it are left out entirely (Typer prints plain help
-# without them; see megatest_main.py). Test and doc modules are never followed.
+# subprocesses. Their docstrings are dropped (nuitka_strip_docs.py); megatest keeps its own,
+# which are its --help. Modules with a fallback or no use here are left out (list below).
 set -eu
 
 python=$1
@@ -25,8 +25,12 @@ cd "$root"
 # Third-party packages shipped as bytecode, not compiled to C.
 bytecode_packages="sqlalchemy alembic mako markupsafe pydantic pydantic_core typer
     typing_extensions typing_inspection annotated_types annotated_doc shellingham"
-# Never shipped: optional pretty-printing stacks and anything test-only.
-excluded_modules="rich pygments markdown_it mdurl *.tests *.testing megatest.store.alembic"
+# Never shipped (each has a fallback or is unusable here; see docs/decisions.md, Distribution):
+# - rich and its pygments/markdown-it: Typer prints plain help without them;
+# - ssl, _hashlib (OpenSSL, 6 MB): no TLS client or server; hashlib uses its built-in hashes;
+# - pydantic.v1, pydantic.mypy, sqlalchemy.ext.asyncio (needs greenlet, not shipped);
+# - test-only modules, and the migration scripts (shipped as files, below).
+excluded_modules="rich pygments markdown_it mdurl ssl _ssl _hashlib pydantic.v1 pydantic.mypy sqlalchemy.ext.asyncio *.tests *.testing megatest.store.alembic"
 
 set --  --mode=standalone \
     --output-dir="$outdir" --output-folder-name=megatest.dist --output-filename=megatest.bin \
@@ -35,6 +39,8 @@ set --  --mode=standalone \
     --include-package=megatest --include-package-data=megatest \
     --noinclude-default-mode=nofollow \
     --report="$outdir/nuitka-report.xml" --report-diffable \
+    --user-plugin="$here/nuitka_strip_docs.py" \
+    --include-module=_json --include-module=_bisect --no-prefer-source-code \
     "$@"
 for pkg in $bytecode_packages; do
     set -- "$@" "--noinclude-custom-mode=$pkg:bytecode"

@@ -193,3 +193,43 @@ def test_fast_path_and_typer_path_agree(megatest):
     assert fast.returncode == slow.returncode == 0
     assert json.loads(fast.stdout) == json.loads(slow.stdout)
     assert json.loads(fast.stdout)["setup"]["area-name"] == "demo"
+
+
+def test_reader_that_closes_early_gets_no_traceback(tmp_path):
+    """`megatest query config | head`: the reader leaves before the output is written;
+    the command must end quietly (no BrokenPipeError traceback on stderr)."""
+    import os
+    import subprocess
+    import sys
+
+    script = Path(sys.executable).parent / "megatest"
+    (tmp_path / "megatest.config").write_text(
+        "[s]\n" + "".join(f"key{i} value {i}\n" for i in range(20000))
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MT_")}
+    for args in (["query", "config", "--file", "megatest.config"], ["-show-config"]):
+        proc = subprocess.Popen(
+            [str(script), *args],
+            cwd=tmp_path,
+            env={**env, "MT_RUN_AREA_HOME": str(tmp_path)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        proc.stdout.close()  # before the interpreter has even started: the write must fail
+        err = proc.stderr.read().decode()
+        proc.wait(timeout=60)
+        assert "Traceback" not in err, err
+        assert proc.returncode != 0
+
+
+def test_area_tests_failing_system_items_command_is_reported(megatest, tmp_path):
+    (tmp_path / "megatest.config").write_text("[fields]\nA TEXT\n")
+    (tmp_path / "tests" / "a").mkdir(parents=True)
+    tc = tmp_path / "tests" / "a" / "testconfig"
+    tc.write_text("[items]\nX [system echo aa; exit 3]\n")
+    res = megatest("query", "area-tests", "--area", str(tmp_path))
+    assert res.returncode == 2
+    assert res.stdout.splitlines()[1:] == ["a", "  aa"]
+    assert res.stderr.strip() == (
+        f"megatest: error: {tc}:2: [system echo aa; exit 3] returned bad exit code 3"
+    )

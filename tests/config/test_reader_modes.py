@@ -103,3 +103,14 @@ def test_failing_system_value_is_kept_with_a_diagnostic():
     assert cfg.lookup("s", "k") == "partial"
     [d] = cfg.diagnostics
     assert d.path == "m.config" and d.line == 2 and "exit code 3" in d.message
+
+
+def test_deferred_system_with_bad_exit_keeps_output_and_reports_its_line():
+    cfg = rt("[items]\nOK [system echo a b]\nX [system echo aa; exit 3]\n", allow="return-procs")
+    assert cfg.diagnostics == []  # nothing runs at read time
+    assert cfg.lookup("items", "OK")() == "a b"
+    assert cfg.diagnostics == []
+    assert cfg.lookup("items", "X")() == "aa"
+    assert [str(d) for d in cfg.diagnostics] == [
+        "m.config:3: [system echo aa; exit 3] returned bad exit code 3"
+    ]

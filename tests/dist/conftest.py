@@ -48,3 +48,8 @@ def fake_tools(tmp_path: Path) -> dict[str, str]:
         tool.chmod(tool.stat().st_mode | stat.S_IXUSR)
         env[var] = str(tool)
     return env
+
+
+@pytest.fixture(scope="session")
+def stripdocs() -> ModuleType:
+    return load_script("nuitka_strip_docs")

@@ -46,6 +46,7 @@ def test_sigkilled_runner_is_resumed_without_losing_or_rerunning_tests(make_area
     for name in done_before:
         assert runs[name] == 1  # none that had completed ran again
     assert max(runs.values()) <= 2
+    assert (area.root / "hooks.txt").read_text() == "r\n"  # the pre-hook ran once, not on resume
 
 
 def test_runs_kill_stops_a_running_test_within_seconds(make_area):
@@ -134,3 +135,37 @@ def test_rerun_all_and_rerun_clean_reset_only_the_selected_tests(make_area):
             "--rerun-clean", check=0)
     assert collections.Counter(area.ran()) == {"t1": 2, "t2": 2}
     assert area.table(TARGET, "rr") == {"t1": ("COMPLETED", "PASS"), "t2": ("COMPLETED", "PASS")}
+
+
+def test_work_areas_prepared_in_worker_threads_give_the_same_run(make_area):
+    import os
+
+    area = make_area("resume")
+    env = {**os.environ, "MEGATEST_WORKAREA_THREADS": "2"}
+    area.mt("runs", "start", "--target", TARGET, "--runname", "th", "-q", env=env, check=0)
+    assert area.table(TARGET, "th") == {f"t{i}": ("COMPLETED", "PASS") for i in range(1, 7)}
+    assert (area.root / "lt" / TARGET / "th" / "t6" / "foo.txt").read_text() == "none\n"
+
+
+def test_a_waived_failure_carries_over_to_the_next_run(make_area):
+    area = make_area("waiver")
+    area.mt("runs", "start", "--target", TARGET, "--runname", "w1", "-q", check=1)
+    assert area.table(TARGET, "w1")["flaky"] == ("COMPLETED", "FAIL")
+    area.mt("runs", "set-state-status", "--target", TARGET, "--runname", "w1",
+            "--state-status", "COMPLETED,WAIVED", check=0)
+    area.mt("runs", "start", "--target", TARGET, "--runname", "w2", "-q", check=0)
+    assert area.table(TARGET, "w2")["flaky"] == ("COMPLETED", "WAIVED")
+
+
+def test_exclusive_test_never_overlaps_across_runs(make_area):
+    area = make_area("exclusive")
+    first = area.start("runs", "start", "--target", TARGET, "--runname", "a")
+    log = area.root / "solo.log"
+    wait_for(lambda: log.exists() and "a start" in log.read_text())
+    area.mt("runs", "start", "--target", TARGET, "--runname", "b", "-q", check=0)
+    first.communicate(timeout=30)
+    events = {}
+    for line in log.read_text().splitlines():
+        run, what, when = line.split()
+        events[(run, what)] = float(when)
+    assert events[("b", "start")] >= events[("a", "end")]

@@ -225,3 +225,23 @@ def test_testpattern_item_filter_and_max_launches():
     s = sched([plan])
     assert launched(s.decide(max_launches=1)) == ["a/1"]
     assert launched(s.decide()) == ["a/3"]
+
+
+def test_cancelled_ready_job_does_not_hide_a_deadlock():
+    s = sched(
+        [TestPlan("a", waitons=("b",)), TestPlan("b", waitons=("a",)), TestPlan("c")],
+        limits=Limits(max_concurrent_jobs=1),
+    )
+    s.decide(max_launches=0)  # c is ready but not launched
+    assert s.cancel(("c", ""))
+    d = s.decide()
+    assert sorted(b.key[0] for b in d.blocked) == ["a", "b"]
+    assert s.finished()
+
+
+def test_launch_budget_zero_holds_ready_jobs_without_blocking_them():
+    s = sched([TestPlan("a")])
+    d = s.decide(max_launches=0)
+    assert d.launch == [] and d.blocked == []
+    assert s.ready_count() == 1 and not s.finished()
+    assert launched(s.decide(max_launches=1)) == ["a"]

@@ -4,7 +4,6 @@ Revision ID: main_0001
 """
 
 import sqlalchemy as sa
-
 from alembic import op
 
 revision = "main_0001"

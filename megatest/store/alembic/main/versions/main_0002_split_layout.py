@@ -9,7 +9,6 @@ Revision ID: main_0002
 """
 
 import sqlalchemy as sa
-
 from alembic import op
 
 revision = "main_0002"

@@ -4,7 +4,6 @@ Revision ID: run_0001
 """
 
 import sqlalchemy as sa
-
 from alembic import op
 
 revision = "run_0001"

@@ -1,0 +1,16 @@
+"""The head revision of each Alembic tree, known without importing Alembic.
+
+Opening a store compares main.db's alembic_version row with HEADS["main"]; importing Alembic
+(and walking its script directory) just for that costs half a second or more on every command.
+Only the paths that create or upgrade a db import Alembic (megatest.store.migrations).
+
+A new migration must move its tree's entry here: tests/store/test_revisions.py asserts these
+equal the heads Alembic's script directories report, so a forgotten bump fails the tests.
+"""
+
+from __future__ import annotations
+
+HEADS: dict[str, str] = {
+    "main": "main_0002",
+    "run": "run_0002",
+}
