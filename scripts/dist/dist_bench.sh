@@ -24,6 +24,7 @@ seconds_of() {
 echo "dist-bench: cold build (empty caches)"
 sh "$here/build_binary.sh" "$python" "$scratch/cold"
 cold=$(seconds_of "$scratch/cold")
+cp "$scratch/cold/last-build.txt" "$scratch/cold-build.txt"
 
 echo "dist-bench: warm build (caches kept, output removed)"
 rm -rf "$scratch/cold"
@@ -34,6 +35,8 @@ mkdir -p "$build_dir"
 {
     echo "cold_build_seconds=$cold"
     echo "warm_build_seconds=$warm"
+    sed -n 's/^cpu_seconds=/cold_cpu_seconds=/p' "$scratch/cold-build.txt"
+    sed -n 's/^cpu_seconds=/warm_cpu_seconds=/p' "$scratch/warm/last-build.txt"
     sed -n 's/^ccache_hits=/warm_ccache_hits=/p; s/^ccache_misses=/warm_ccache_misses=/p' \
         "$scratch/warm/last-build.txt"
 } > "$build_dir/dist-bench.txt"

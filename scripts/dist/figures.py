@@ -66,14 +66,17 @@ def figures(binary: Path, python: str, build_dir: Path, runs: int) -> list[str]:
     lines = [f"megatest build figures ({time.strftime('%Y-%m-%d %H:%M:%S %Z')}, "
              f"{os.cpu_count()} cores)"]
     if last:
+        cpu = f" (CPU {last['cpu_seconds']} s)" if "cpu_seconds" in last else ""
         lines.append(
-            f"last build:            {last['build_seconds']} s, {last['c_files']} C files "
+            f"last build:            {last['build_seconds']} s{cpu}, {last['c_files']} C files "
             f"compiled, ccache {last['ccache_hits']} hits / {last['ccache_misses']} misses"
         )
     for key, label in (("cold_build_seconds", "cold build"), ("warm_build_seconds", "warm build")):
         if key in bench:
             value = int(bench[key])
-            lines.append(f"{label + ' (dist-bench):':<23}{value} s  [goal <= "
+            cpu_key = key.replace("build_seconds", "cpu_seconds")
+            cpu = f" (CPU {bench[cpu_key]} s)" if cpu_key in bench else ""
+            lines.append(f"{label + ':':<23}{value} s{cpu}, by make dist-bench  [goal <= "
                          f"{GOALS[key]} s: {verdict(value, GOALS[key])}]")
         else:
             lines.append(f"{label + ':':<23}not measured yet (run `make dist-bench`)")

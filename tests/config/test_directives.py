@@ -5,22 +5,16 @@ from __future__ import annotations
 import os
 
 import pytest
+from readertools import env_with, read_text
 
 from megatest.config.directives import DirectiveError, lit
 from megatest.config.nicepath import nice_path, normalize_pathname
-from megatest.config.reader import Config, read_config_text
+from megatest.config.reader import Config
 from megatest.errors import ConfigError
 
 
-def env_with(**extra: str) -> dict[str, str]:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    env.update(extra)
-    return env
-
-
 def rt(text: str, **kw) -> Config:
-    kw.setdefault("env", env_with())
-    return read_config_text(text, "d.config", **kw)
+    return read_text(text, "d.config", **kw)
 
 
 def value(line: str, **kw) -> object:

@@ -6,21 +6,15 @@ import os
 import random
 
 import pytest
+from readertools import env_with, read_text
 
 from megatest.config import lines as L
 from megatest.config.reader import Config, display, read_config, read_config_text, split_ws
 from megatest.errors import ConfigError
 
 
-def env_with(**extra: str) -> dict[str, str]:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    env.update(extra)
-    return env
-
-
 def rt(text: str, **kw) -> Config:
-    kw.setdefault("env", env_with())
-    return read_config_text(text, "t.config", **kw)
+    return read_text(text, "t.config", **kw)
 
 
 # ---------------------------------------------------------------- line ends and joining

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import os
+from readertools import env_with, read_text
 
-from megatest.config.reader import Config, Deferred, read_config_text
-
-
-def env_with(**extra: str) -> dict[str, str]:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    env.update(extra)
-    return env
+from megatest.config.reader import Config, Deferred
 
 
 def rt(text: str, **kw) -> Config:
-    kw.setdefault("env", env_with())
-    return read_config_text(text, "m.config", **kw)
+    return read_text(text, "m.config", **kw)
 
 
 def test_system_value_joins_output_lines_with_one_space_including_empty_and_cr_lines():

@@ -6,21 +6,15 @@ import os
 import socket
 
 import pytest
+from readertools import env_with, read_text
 
-from megatest.config.reader import Config, read_config_text
+from megatest.config.reader import Config
 from megatest.config.scheme import SchemeContext, SchemeError, evaluate, read_all, supported_names
 from megatest.errors import ConfigError
 
 
-def env_with(**extra: str) -> dict[str, str]:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    env.update(extra)
-    return env
-
-
 def rt(text: str, **kw) -> Config:
-    kw.setdefault("env", env_with())
-    return read_config_text(text, "s.config", **kw)
+    return read_text(text, "s.config", **kw)
 
 
 def scm(expr: str, **kw) -> object:
