@@ -23,11 +23,14 @@ class Action:
     value_option: str | None = None
 
 
+# `-q` quiets a run's progress display; for other actions it changes nothing.
+_RUN_FLAGS = {"-q": "--quiet"}
+
 # Action flags, in the priority the original checks them when several are given.
 ACTIONS: dict[str, Action] = {
-    "-run": Action(("runs", "start")),
-    "-runtests": Action(("runs", "start"), value_option="--testpatt"),
-    "-runall": Action(("runs", "start")),
+    "-run": Action(("runs", "start"), options=_RUN_FLAGS),
+    "-runtests": Action(("runs", "start"), options=_RUN_FLAGS, value_option="--testpatt"),
+    "-runall": Action(("runs", "start"), options=_RUN_FLAGS),
     "-remove-runs": Action(("runs", "remove")),
     "-set-state-status": Action(("runs", "set-state-status"), value_option="--state-status"),
     "-set-run-status": Action(("runs", "set-status"), value_option="--status"),
@@ -140,6 +143,10 @@ def translate(argv: list[str]) -> list[str]:
                 if word == "-reqtarg":
                     out.append("--reqtarg")
             i += 2
+            continue
+        if word in action.options:
+            out.append(action.options[word])
+            i += 1
             continue
         if word in FLAG_OPTIONS:
             out.append(FLAG_OPTIONS[word])
