@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from megatest.executor.reporter import TestRef
     from megatest.executor.waivers import PreviousRecord
     from megatest.launch.local import LocalLauncher
-    from megatest.store.api import Store
+    from megatest.store.lean import LeanStore as Store
 
 KILL_CHECK_INTERVAL = 1.0  # seconds between reads of KILLREQ rows written by other processes
 LOAD_REFRESH_INTERVAL = 1.0  # seconds between reads of what other runs have running
@@ -61,7 +61,7 @@ def start_run(request: RunRequest, out: TextIO | None = None) -> RunOutcome:
     from megatest.config.area import open_area
     from megatest.engine.runlock import RunLock
     from megatest.store import paths
-    from megatest.store.api import Store
+    from megatest.store.lean import LeanStore as Store
 
     out = out or sys.stdout
     env = dict(os.environ)
@@ -163,6 +163,7 @@ class Runner:
                     os.killpg(pgid, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass
+        changes = []
         for rec in stale:
             key = (rec.testname, rec.item_path)
             if rec.item_path == "" and (rec.testname, "") in rows and any(
@@ -174,13 +175,15 @@ class Runner:
             else:
                 state, status = "INCOMPLETE", "DEAD"
                 comment = STALE_COMMENT.format(state=rec.state)
-            self.store.set_test_state_status(self.run_id, rec.id, state, status, comment)
+            changes.append((rec.id, state, status, comment))
             rows[key] = Row(state, status, comment)
             self.progress.change(full_name(key), state, status, comment)
+        self.store.set_tests_state_status(self.run_id, changes)
 
     def _resets(self, rows: dict[Key, Row], selected: set[str]) -> None:
         """--rerun-clean / --rerun-all / [setup] allow-auto-rerun, on the selected tests only."""
         setup = self.area.config
+        changes = []
         for key, row in rows.items():
             if key[0] not in selected:
                 continue
@@ -198,8 +201,9 @@ class Runner:
                         new = ("NOT_STARTED", row.status)
                         break
             if new is not None and (row.state, row.status) != new:
-                self.store.set_test_state_status(self.run_id, self.ids[key], new[0], new[1])
+                changes.append((self.ids[key], new[0], new[1], None))
                 rows[key] = Row(new[0], new[1], row.comment)
+        self.store.set_tests_state_status(self.run_id, changes)
 
     # ----------------------------------------------------------------- the run
 
@@ -603,7 +607,9 @@ class Runner:
                   file=sys.stderr)
 
     def _write_test_meta(self, names: list[str]) -> None:
-        """test_meta rows for the selected tests (jobgroup counting across runs reads them)."""
+        """test_meta rows for the selected tests (jobgroup counting across runs reads them),
+        in one store transaction."""
+        metas = {}
         for name in names:
             meta = self._config(name).test_meta
             fields = {
@@ -611,7 +617,8 @@ class Runner:
                 if k in ("author", "owner", "description", "reviewed", "tags", "jobgroup")
             }
             if fields:
-                self.store.set_test_meta(name, **fields)
+                metas[name] = fields
+        self.store.set_test_meta_many(metas)
 
 
 class RunInterrupted(MegatestError):

@@ -119,7 +119,7 @@ class TestContext:
 
     @classmethod
     def _lookup(cls, area: str, name: str, item: str, env: Mapping[str, str]) -> TestContext:
-        from megatest.store.api import Store
+        from megatest.store.lean import LeanStore as Store
 
         target, runname = env.get("MT_TARGET"), env.get("MT_RUNNAME")
         if not target or not runname:
@@ -205,7 +205,7 @@ def read_csv_rows(text: str) -> list[dict[str, str | None]]:
 
 
 def _setlog(ctx: TestContext, opts: Mapping[str, str], *, top: bool, writer) -> None:
-    from megatest.store.api import Store
+    from megatest.store.lean import LeanStore as Store
 
     path = opts.get("path") or opts.get("setlog")
     if not path:
@@ -225,7 +225,7 @@ def _summarize(ctx: TestContext, writer) -> None:
     log at it."""
     import html
 
-    from megatest.store.api import Store
+    from megatest.store.lean import LeanStore as Store
 
     with Store.open(ctx.area, create=False) as store:
         top = store.get_test_by_name(ctx.run_id, ctx.test_name, "")

@@ -19,7 +19,7 @@ from megatest.engine.model import RUNNING_STATES
 from megatest.errors import UsageError
 
 if TYPE_CHECKING:
-    from megatest.store.api import Store
+    from megatest.store.lean import LeanStore as Store
     from megatest.store.records import RunRecord, TestRecord
 
 
@@ -45,7 +45,7 @@ def split_list(value: str | None) -> tuple[str, ...]:
 
 @contextmanager
 def open_store(area: Path) -> Iterator[Store]:
-    from megatest.store.api import Store
+    from megatest.store.lean import LeanStore as Store
 
     store = Store.open(area, create=False)
     try:

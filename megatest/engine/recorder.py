@@ -25,7 +25,7 @@ from megatest.executor.logpro import TestDataRow
 from megatest.executor.reporter import Heartbeat, TestRef
 
 if TYPE_CHECKING:
-    from megatest.store.api import Store
+    from megatest.store.lean import LeanStore as Store
     from megatest.store.testwrite import TestWriter
 
 ChangeHook = Callable[[TestRef, str, str, str | None], None]

@@ -1,15 +1,17 @@
 """megatest.store: every database access of megatest (main.db + one db per run).
 
-`Store` (SQLAlchemy, megatest.store.api) is the full API; `TestWriter`
-(megatest.store.testwrite) is the lean stdlib path for per-test helper calls. Both are loaded
-on first use so that importing this package stays cheap.
+`Store` (SQLAlchemy, megatest.store.api) is the full API; `LeanStore` (megatest.store.lean)
+is the same API for what the runner, the run/query commands and the test helpers call, on
+stdlib sqlite3 (no SQLAlchemy import while the dbs are at head); `TestWriter`
+(megatest.store.testwrite) is the lean per-run writer. All are loaded on first use so that
+importing this package stays cheap.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Store", "TestWriter"]
+__all__ = ["LeanStore", "Store", "TestWriter"]
 
 
 def __getattr__(name: str) -> Any:
@@ -17,6 +19,10 @@ def __getattr__(name: str) -> Any:
         from megatest.store.api import Store
 
         return Store
+    if name == "LeanStore":
+        from megatest.store.lean import LeanStore
+
+        return LeanStore
     if name == "TestWriter":
         from megatest.store.testwrite import TestWriter
 

@@ -3,6 +3,7 @@
     store = Store.open(area_root, fields=[("SYSTEM", "TEXT"), ("RELEASE", "TEXT")])
     run_id = store.get_or_create_run({"SYSTEM": "ubuntu", "RELEASE": "v1"}, "nightly")
     test_id = store.get_or_create_test(run_id, "compile", "")
+    ids = store.register_tests(run_id, [("compile", ""), ("unit", "a/1")])  # one transaction
     store.set_test_state_status(run_id, test_id, "COMPLETED", "PASS")
     store.rollup_run(run_id)
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import getpass
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,10 @@ from megatest.errors import StoreError, UsageError
 from megatest.store import migrations, paths, register, schema
 from megatest.store import state as model
 from megatest.store import testpatt as tp
+from megatest.store.columns import TEST_META_FIELDS
 from megatest.store.engines import read_tx, write_tx
 from megatest.store.keys_schema import ensure_keys, stored_keys
+from megatest.store.lean import init_main, normalize_fields
 from megatest.store.records import (
     RunRecord,
     StepRecord,
@@ -41,21 +44,9 @@ T = schema.tests
 STEPS = schema.test_steps
 DATA = schema.test_data
 
-TEST_META_FIELDS = frozenset({
-    "author", "owner", "description", "reviewed", "iterated", "avg_runtime", "avg_disk", "tags",
-    "jobgroup",
-})
-
 
 def _now() -> int:
     return int(time.time())
-
-
-def _fields(fields: Sequence[str] | Sequence[tuple[str, str]] | None) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    for f in fields or ():
-        out.append((f, "TEXT") if isinstance(f, str) else (f[0], f[1] or "TEXT"))
-    return out
 
 
 class Store:
@@ -81,7 +72,7 @@ class Store:
         area = Path(area_root).resolve()
         db_dir = paths.db_dir(area)
         main_path = db_dir / paths.MAIN_DB_NAME
-        wanted = _fields(fields)
+        wanted = normalize_fields(fields)
         if not main_path.is_file():
             if paths.legacy_db(area).is_file():
                 raise StoreError(
@@ -90,7 +81,7 @@ class Store:
                 )
             if not create:
                 raise StoreError(f"{main_path}: no database (the area has no runs yet)")
-            migrations.build_at_head(main_path, "main", prepare=lambda p: _init_main(p, wanted))
+            migrations.build_at_head(main_path, "main", prepare=lambda p: init_main(p, wanted))
         revision = migrations.current(main_path)
         if revision != migrations.head("main"):
             raise StoreError(
@@ -374,6 +365,20 @@ class Store:
         with write_tx(self.router.run(run_id)) as conn:
             return _set_state_status(conn, run_id, test_id, state, status, comment)
 
+    def set_tests_state_status(
+        self,
+        run_id: int,
+        changes: Iterable[tuple[int, str | None, str | None, str | None]],
+    ) -> list[model.Rollup | None]:
+        """Many set_test_state_status calls, (test_id, state, status, comment) each, in order
+        and in ONE transaction (each item's parent rolled up as it goes); all or nothing."""
+        changes = list(changes)
+        if not changes:
+            return []
+        with write_tx(self.router.run(run_id)) as conn:
+            return [_set_state_status(conn, run_id, test_id, state, status, comment)
+                    for test_id, state, status, comment in changes]
+
     def update_test_fields(self, run_id: int, test_id: int, **fields: Any) -> None:
         """Set plain columns of a test row (host, rundir, run_duration, final_logf, ...).
         `pid=` is stored in attemptnum, as the original does."""
@@ -514,16 +519,26 @@ class Store:
 
     # ------------------------------------------------------------------ test_meta
     def set_test_meta(self, testname: str, **fields: Any) -> None:
-        unknown = set(fields) - TEST_META_FIELDS
-        if unknown:
-            raise UsageError(f"unknown test_meta field(s) {', '.join(sorted(unknown))}")
+        self.set_test_meta_many({testname: fields})
+
+    def set_test_meta_many(self, metas: Mapping[str, Mapping[str, Any]]) -> None:
+        """test_meta rows of many tests ({testname: {field: value}}) in one transaction; a
+        test's row is created when missing, else only the given fields change."""
+        for fields in metas.values():
+            unknown = set(fields) - TEST_META_FIELDS
+            if unknown:
+                raise UsageError(f"unknown test_meta field(s) {', '.join(sorted(unknown))}")
+        if not metas:
+            return
         tm = schema.test_meta
         with write_tx(self.router.main()) as conn:
-            exists = conn.execute(sa.select(tm.c.id).where(tm.c.testname == testname)).scalar()
-            if exists is None:
-                conn.execute(tm.insert().values(testname=testname, **fields))
-            elif fields:
-                conn.execute(tm.update().where(tm.c.id == exists).values(**fields))
+            for testname, fields in metas.items():
+                exists = conn.execute(
+                    sa.select(tm.c.id).where(tm.c.testname == testname)).scalar()
+                if exists is None:
+                    conn.execute(tm.insert().values(testname=testname, **fields))
+                elif fields:
+                    conn.execute(tm.update().where(tm.c.id == exists).values(**fields))
 
     def get_test_meta(self, testname: str) -> dict[str, Any] | None:
         tm = schema.test_meta
@@ -533,20 +548,6 @@ class Store:
 
 
 # ---------------------------------------------------------------------- shared write bodies
-def _init_main(path: Path, fields: list[tuple[str, str]]) -> None:
-    """Prepare a freshly built main.db: keys, and the version marker the original keeps."""
-    from megatest import __version__
-    from megatest.store.engines import make_engine
-
-    engine = make_engine(path, pool_size=1)
-    try:
-        with write_tx(engine) as conn:
-            ensure_keys(conn.exec_driver_sql, fields)
-            conn.execute(schema.metadat.insert().values(var="MEGATEST_VERSION", val=__version__))
-    finally:
-        engine.dispose()
-
-
 # The hot statements are built once (bound parameters; None = keep the column) so that a
 # state change does not pay SQLAlchemy's statement construction each time.
 _bp = sa.bindparam

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from megatest.errors import StoreError
-from megatest.store.schema import RESERVED_RUN_COLUMNS
+from megatest.store.columns import RESERVED_RUN_COLUMNS
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_ ()]*$")

@@ -16,15 +16,9 @@ import functools
 
 import sqlalchemy as sa
 
-NOW = sa.text("(strftime('%s','now'))")
+from megatest.store.columns import RESERVED_RUN_COLUMNS  # noqa: F401 (re-exported)
 
-# The columns of `runs` the original reserves; a key of [fields] may not use these names.
-RESERVED_RUN_COLUMNS = (
-    "runname", "state", "status", "owner", "event_time", "comment", "fail_count",
-    "pass_count", "contour",
-    # new in this implementation (revision main 0002)
-    "end_time", "locked", "id", "last_update",
-)
+NOW = sa.text("(strftime('%s','now'))")
 
 
 def _text(name: str, default: str | None = None, **kw) -> sa.Column:

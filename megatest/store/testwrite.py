@@ -3,9 +3,12 @@ test data, heartbeat): stdlib sqlite3 only, so a helper process starts in millis
 
 It writes the same rows as megatest.store.api.Store, with the same rules (megatest.store.state)
 and the same transaction discipline (BEGIN IMMEDIATE around every read-modify-write). The
-schema is still the Alembic-owned one: the writer refuses a run db that is not at RUN_HEAD, and
-tests/store/test_testwrite.py checks that RUN_HEAD is the run tree's head and that every column
-named in USES exists in megatest.store.schema.
+runner, which writes thousands of changes, groups them with `batch()`: one transaction per
+turn of its loop instead of one per change.
+
+The schema is still the Alembic-owned one: the writer refuses a run db that is not at RUN_HEAD
+(megatest.store.revisions), and tests/store/test_testwrite.py checks that every column named in
+USES exists in megatest.store.schema.
 """
 
 from __future__ import annotations
@@ -124,15 +127,9 @@ class TestWriter:
     def in_batch(self) -> bool:
         return self._batch_depth > 0
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self) -> _CallTx:
         """One call's transaction: its own BEGIN IMMEDIATE, or a savepoint inside a batch."""
-        if not self._batch_depth:
-            with sqlite_conn.immediate(self.conn) as c:
-                yield c
-        else:
-            with self._savepoint("mt_call") as c:
-                yield c
+        return _CallTx(self.conn, savepoint=self._batch_depth > 0)
 
     @contextmanager
     def _savepoint(self, name: str) -> Iterator[sqlite3.Connection]:
@@ -286,3 +283,29 @@ class TestWriter:
                  duration),
             )
         return duration
+
+
+class _CallTx:
+    """BEGIN IMMEDIATE ... COMMIT around one call, or SAVEPOINT ... RELEASE inside a batch.
+    A plain class, not a generator context manager: it runs for every write of a run."""
+
+    __slots__ = ("conn", "savepoint")
+
+    def __init__(self, conn: sqlite3.Connection, savepoint: bool):
+        self.conn = conn
+        self.savepoint = savepoint
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("SAVEPOINT mt_call" if self.savepoint else "BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        c = self.conn
+        if exc_type is None:
+            c.execute("RELEASE mt_call" if self.savepoint else "COMMIT")
+        elif c.in_transaction:  # SQLite may have rolled back on its own (disk full, ...)
+            if self.savepoint:
+                c.execute("ROLLBACK TO mt_call")
+                c.execute("RELEASE mt_call")
+            else:
+                c.execute("ROLLBACK")

@@ -50,3 +50,23 @@ def test_a_failing_write_rolls_the_whole_flush_back(store, tmp_path):
             rep.flush()
         assert not writer.conn.in_transaction
     assert store.get_test(run_id, test_id).state == "NOT_STARTED"
+
+
+def test_merged_columns_wait_for_their_interval_unless_everything(store, tmp_path):
+    run_id = store.get_or_create_run({"A": "x"}, "r")
+    test_id = store.register_tests(run_id, [("t", "")])[("t", "")]
+    with TestWriter(tmp_path, run_id) as writer:
+        rep = StoreReporter(store, writer, run_id, lambda *a: None)
+        ref = rep.ref("t", "", test_id)
+        rep.set_values(ref, {"host": "h1"})
+        rep.flush(everything=False)  # first flush: the interval has long passed
+        rep.set_values(ref, {"host": "h2", "process_id": 9})
+        rep.set_state_status(ref, "RUNNING", "n/a", None)
+        rep.flush(everything=False)  # within the interval: the state goes, the columns wait
+        rec = store.get_test(run_id, test_id)
+        assert (rec.state, rec.host, rec.attemptnum) == ("RUNNING", "h1", 0)
+        assert rep.pending()
+        rep.flush()
+        assert not rep.pending() and not writer.conn.in_transaction
+    rec = store.get_test(run_id, test_id)
+    assert (rec.host, rec.attemptnum) == ("h2", 9)

@@ -5,6 +5,9 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
+from megatest.errors import UsageError
 from megatest.store.register import ordered_keys
 
 
@@ -83,12 +86,8 @@ def test_a_failure_inside_leaves_neither_rows_nor_ids(store, run_id):
                  "BEGIN SELECT RAISE(ABORT, 'refused'); END")
     conn.commit()
     conn.close()
-    try:
+    with pytest.raises(sqlite3.DatabaseError, match="refused"):
         store.register_tests(run_id, [("a", ""), ("b", ""), ("bad", "")])
-    except sqlite3.DatabaseError as exc:
-        assert "refused" in str(exc)
-    else:
-        raise AssertionError("the failing insert did not raise")
     assert _rows(store, run_id) == {}
     main = sqlite3.connect(store.router.main_path)
     assert main.execute("SELECT count(*) FROM test_ids").fetchone() == (0,)
@@ -115,3 +114,34 @@ def test_concurrent_registrations_agree_on_every_id(store, run_id):
     main = sqlite3.connect(store.router.main_path)
     assert main.execute("SELECT count(*) FROM test_ids").fetchone() == (61,)
     main.close()
+
+
+def test_test_meta_of_many_tests_in_one_call(store):
+    store.set_test_meta("a", author="old", tags="x")
+    store.set_test_meta_many({"a": {"author": "me"}, "b": {"jobgroup": "big"}, "c": {}})
+    a, b, c = (store.get_test_meta(n) for n in "abc")
+    assert (a["author"], a["tags"]) == ("me", "x")  # only the given field changed
+    assert b["jobgroup"] == "big" and c is not None
+    with pytest.raises(UsageError, match="colour"):
+        store.set_test_meta_many({"d": {"author": "z"}, "e": {"colour": "red"}})
+    assert store.get_test_meta("d") is None  # refused before anything was written
+
+
+def test_many_state_changes_in_one_call_match_single_calls(store, run_id):
+    oracle = store.get_or_create_run({"SYSTEM": "ubuntu", "RELEASE": "v2"}, "oracle")
+    script = [("1", "RUNNING", "n/a", None), ("2", "COMPLETED", "PASS", "ok"),
+              ("1", "INCOMPLETE", "DEAD", "stale"), ("2", "NOT_STARTED", "n/a", None)]
+    ids = store.register_tests(run_id, [("t", "1"), ("t", "2")])
+    oids = store.register_tests(oracle, [("t", "1"), ("t", "2")])
+    many = store.set_tests_state_status(
+        run_id, [(ids[("t", i)], st, stt, c) for i, st, stt, c in script])
+    single = [store.set_test_state_status(oracle, oids[("t", i)], st, stt, c)
+              for i, st, stt, c in script]
+    assert many == single
+    strip = {k: v[1:] for k, v in _rows(store, run_id).items()}
+    assert strip == {k: v[1:] for k, v in _rows(store, oracle).items()}
+    assert strip[("t", "1")] == ("INCOMPLETE", "DEAD")
+    with pytest.raises(Exception, match="99999"):  # all or nothing
+        store.set_tests_state_status(run_id, [(ids[("t", "2")], "RUNNING", "n/a", None),
+                                              (99999, "RUNNING", "n/a", None)])
+    assert _rows(store, run_id)[("t", "2")][1:] == ("NOT_STARTED", "n/a")
