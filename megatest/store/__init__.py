@@ -1,9 +1,9 @@
 """megatest.store: every database access of megatest (main.db + one db per run).
 
-`Store` (SQLAlchemy, megatest.store.api) is the full API; `LeanStore` (megatest.store.lean)
-is the same API for what the runner, the run/query commands and the test helpers call, on
-stdlib sqlite3 (no SQLAlchemy import while the dbs are at head); `TestWriter`
-(megatest.store.testwrite) is the lean per-run writer. All are loaded on first use so that
+`Store` (megatest.store.api) is the full API: `LeanStore` (megatest.store.lean, what the
+runner and the run/query commands call) plus steps, test data and heartbeats. Both are stdlib
+sqlite3, with no SQLAlchemy import while the dbs are at head; `TestWriter`
+(megatest.store.testwrite) is the per-run writer under both and the test helpers. All are loaded on first use so that
 importing this package stays cheap.
 """
 

@@ -61,11 +61,3 @@ def write_tx(engine: sa.Engine) -> Iterator[sa.Connection]:
         conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
         with conn.begin():
             yield conn
-
-
-@contextmanager
-def read_tx(engine: sa.Engine) -> Iterator[sa.Connection]:
-    """A connection inside a deferred transaction (one consistent snapshot)."""
-    with _damage_named(engine), engine.connect() as conn:
-        with conn.begin():
-            yield conn

@@ -1,15 +1,15 @@
-"""LeanStore: the Store API the runner and the run/query commands use, on stdlib sqlite3.
+"""LeanStore: the store API the runner and the run/query commands use, on stdlib sqlite3.
 
 Importing SQLAlchemy costs about 0.3 s, more than a whole small run; `runs start`, `runs
 wait/kill/get-status`, `query runs/tests` and the in-test helpers open the area's dbs through
 this class instead and never import it (nor Alembic) while the dbs are at head. Only creating
 main.db (first run of an area) or the area's first run db template goes through Alembic.
 
-The methods have the signatures and semantics of megatest.store.api.Store (same records, same
-rollups from megatest.store.state, same pattern rules from megatest.config.patterns, same
-transaction discipline: BEGIN IMMEDIATE around every read-modify-write);
-tests/store/test_lean_store.py runs both on the same generated runs and compares the results.
-Test state changes go through TestWriter, the lean writer the test helpers use.
+This is the one implementation of these methods: megatest.store.api.Store is this class plus
+steps, test data and heartbeats. Records come from megatest.store.records, rollups from
+megatest.store.state, pattern rules from megatest.config.patterns; every read-modify-write
+runs inside BEGIN IMMEDIATE. Test state changes go through TestWriter, the lean writer the
+test helpers use.
 
 A LeanStore, like its connections, belongs to the thread that opened it.
 """
@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from megatest.config.patterns import DbMatch, db_field_filter, db_filter
 from megatest.errors import StoreError, UsageError
@@ -84,14 +84,16 @@ def _or(parts: list[Where]) -> Where:
 
 
 def name_where(column: str, patterns: str | None) -> Where | None:
-    """megatest.store.testpatt.name_filter as SQL text (None: no condition)."""
+    """`column` matches one of the comma-separated patterns (LIKE when a pattern holds %,
+    else GLOB), as SQL text (None: no condition)."""
     if not patterns:
         return None
     return _or([_match_sql(m) for m in db_field_filter(column, patterns)])
 
 
 def test_where(testpatt: str | None) -> Where | None:
-    """megatest.store.testpatt.test_filter as SQL text (None: every row)."""
+    """Rows of tests matching a test pattern (`test[/item],...`), as SQL text (None: every
+    row)."""
     clauses = db_filter(testpatt) if testpatt else None
     if clauses is None:
         return None
@@ -103,7 +105,7 @@ def test_where(testpatt: str | None) -> Where | None:
 
 
 def target_where(keys: list[str], target_patt: str | None) -> list[Where]:
-    """megatest.store.testpatt.target_filter: one condition per non-empty "/" part."""
+    """Target pattern `a/b/...` on the key columns: one condition per non-empty part."""
     if not target_patt:
         return []
     out = []
@@ -138,9 +140,10 @@ class LeanStore:
         area_root: str | Path,
         fields: Sequence[str] | Sequence[tuple[str, str]] | None = None,
         create: bool = True,
-    ) -> LeanStore:
-        """Same contract as Store.open: a new area gets main.db at head with `fields` as keys;
-        without `fields` the keys stored in main.db are used."""
+    ) -> Self:
+        """Open an area's store. `fields` = the area's [fields] keys (names, or (name, type)
+        pairs, in order); a new area gets main.db at the head revision with those keys.
+        Without `fields` the keys stored in main.db are used; new ones are appended."""
         area = Path(area_root).resolve()
         main_path = paths.main_db(area)
         wanted = normalize_fields(fields)
@@ -174,7 +177,7 @@ class LeanStore:
         self._writers.clear()
         self._conn.close()
 
-    def __enter__(self) -> LeanStore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -190,11 +193,12 @@ class LeanStore:
         with _named_damage(self.main_path), sqlite_conn.immediate(self._conn) as c:
             yield c
 
-    def _run_path(self, run_id: int) -> Path:
+    def run_path(self, run_id: int) -> Path:
+        """The run's db file (it exists once the run is registered)."""
         return paths.run_db(self.area_root, run_id)
 
     def _ensure_run_db(self, run_id: int) -> None:
-        path = self._run_path(run_id)
+        path = self.run_path(run_id)
         if not path.is_file():
             migrations.build_at_head(path, "run")
 
@@ -243,7 +247,8 @@ class LeanStore:
         owner: str | None = None,
         contour: str = "",
     ) -> int:
-        """Same contract as Store.get_or_create_run (a 'deleted' run is revived)."""
+        """The id of the run (target, runname), registering it when new. A run left in state
+        'deleted' is revived with the given state and status (as the original does)."""
         kw, kargs = self._key_where(keyvals)
         with self._write() as c:
             row = c.execute(f"SELECT id, state FROM runs WHERE {kw} AND runname = ?",
@@ -289,7 +294,8 @@ class LeanStore:
         include_deleted: bool = False,
         newest_first: bool = False,
     ) -> list[RunRecord]:
-        """Same contract as Store.find_runs."""
+        """Runs whose target and runname match the patterns (LIKE when a part holds %, else
+        GLOB), oldest event_time first (get-runs-by-patt) unless newest_first."""
         conds = target_where(self.keys, target_patt)
         runname = name_where("runname", runname_patt)
         if runname is not None:
@@ -340,11 +346,12 @@ class LeanStore:
         writer = self._writers.pop(int(run_id), None)
         if writer is not None:
             writer.close()
-        for f in paths.sidecar_files(self._run_path(run_id)):
+        for f in paths.sidecar_files(self.run_path(run_id)):
             f.unlink(missing_ok=True)
 
     def rollup_run(self, run_id: int) -> model.RunRollup | None:
-        """Same contract as Store.rollup_run (run state/status/counts + run_stats)."""
+        """Set the run's state, status, end_time and pass/fail counts from its top-level tests
+        and refresh its run_stats histogram (see model.run_rollup)."""
         with self._run_read(run_id) as c:
             tops = c.execute(
                 "SELECT state, status, event_time, run_duration FROM tests "
@@ -386,10 +393,13 @@ class LeanStore:
         status: str = "n/a",
         comment: str | None = None,
     ) -> dict[tuple[str, str], int]:
-        """Same contract as Store.register_tests (one transaction, parents included)."""
+        """{(testname, item_path): test_id} for every pair, registering the missing rows with
+        `state`/`status`/`comment` in ONE transaction (test id allocation in main.db included).
+        An item's top-level (parent) row is registered too, as NOT_STARTED/n/a, and is in
+        the result. Rows that exist keep their values (idempotent)."""
         self._ensure_run_db(run_id)
         return register.register_tests(
-            self.main_path, self._run_path(run_id), run_id, pairs,
+            self.main_path, self.run_path(run_id), run_id, pairs,
             state=state, status=status, comment=comment,
         )
 
@@ -403,11 +413,14 @@ class LeanStore:
         status: str = "n/a",
         comment: str | None = None,
     ) -> int:
+        """The id of (testname, item_path) in the run, registering it as NOT_STARTED/n/a when
+        new. Registering an item also registers its top-level (parent) row."""
         key = (testname, item_path or "")
         return self.register_tests(run_id, [key], state=state, status=status,
                                    comment=comment)[key]
 
     def test_run_id(self, test_id: int) -> int | None:
+        """The run that holds a test id (test ids are unique in the whole area)."""
         with self._read() as c:
             row = c.execute("SELECT run_id FROM test_ids WHERE id=?", (test_id,)).fetchone()
         return row[0] if row else None
@@ -439,7 +452,9 @@ class LeanStore:
         include_deleted: bool = False,
         since: int | None = None,
     ) -> list[TestRecord]:
-        """Same contract as Store.get_tests."""
+        """Tests of a run, ordered by testname then item_path (the -list-runs order).
+        `states`/`statuses` keep rows IN the lists (NOT IN with not_in); DELETED rows are left
+        out unless include_deleted; `since` keeps rows with last_update >= since."""
         conds: list[Where] = [("run_id = ?", [run_id])]
         patt = test_where(testpatt)
         if patt is not None:
@@ -464,7 +479,8 @@ class LeanStore:
         status: str | None = None,
         comment: str | None = None,
     ) -> model.Rollup | None:
-        """Same contract as Store.set_test_state_status (item parent rolled up)."""
+        """Write a test's state/status/comment (None = unchanged) and, for an item, recompute
+        its parent in the same transaction. Returns the parent's new values (None: no item)."""
         return self._writer(run_id).set_state_status(test_id, state, status, comment)
 
     def set_tests_state_status(
@@ -472,7 +488,8 @@ class LeanStore:
         run_id: int,
         changes: Iterable[tuple[int, str | None, str | None, str | None]],
     ) -> list[model.Rollup | None]:
-        """Same contract as Store.set_tests_state_status: in order, in ONE transaction."""
+        """Many set_test_state_status calls, (test_id, state, status, comment) each, in order
+        and in ONE transaction (each item's parent rolled up as it goes); all or nothing."""
         changes = list(changes)
         if not changes:
             return []
@@ -482,7 +499,8 @@ class LeanStore:
                     for test_id, state, status, comment in changes]
 
     def update_test_fields(self, run_id: int, test_id: int, **fields: Any) -> None:
-        """Same contract as Store.update_test_fields (`pid=` goes to attemptnum)."""
+        """Set plain columns of a test row (host, rundir, run_duration, final_logf, ...).
+        `pid=` is stored in attemptnum, as the original does."""
         self._writer(run_id).update_fields(test_id, **fields)
 
     def request_kill(self, run_id: int, test_id: int) -> None:
@@ -499,7 +517,8 @@ class LeanStore:
         self.set_test_meta_many({testname: fields})
 
     def set_test_meta_many(self, metas: Mapping[str, Mapping[str, Any]]) -> None:
-        """Same contract as Store.set_test_meta_many (one transaction)."""
+        """test_meta rows of many tests ({testname: {field: value}}) in one transaction; a
+        test's row is created when missing, else only the given fields change."""
         for fields in metas.values():
             unknown = set(fields) - TEST_META_FIELDS
             if unknown:
@@ -546,7 +565,7 @@ def _deferred(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 @contextmanager
 def _named_damage(db_path: Path) -> Iterator[None]:
-    """A damaged db file is a one-line StoreError naming it (as the SQLAlchemy Store does)."""
+    """A damaged db file is a one-line StoreError naming it."""
     try:
         yield
     except sqlite3.DatabaseError as exc:

@@ -1,4 +1,4 @@
-"""Plain records the store returns (no SQLAlchemy objects leave the store)."""
+"""Plain records the store returns (dataclasses, never database rows)."""
 
 from __future__ import annotations
 
@@ -123,9 +123,3 @@ class TestDataRow:
     type: str = ""
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
-
-def from_row(cls, row) -> Any:
-    """Build a record dataclass from a SQLAlchemy row mapping, ignoring unknown columns."""
-    mapping = row._mapping if hasattr(row, "_mapping") else row
-    names = cls.__dataclass_fields__
-    return cls(**{k: mapping[k] for k in names if k in mapping})

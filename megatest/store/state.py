@@ -1,8 +1,8 @@
 """The state/status model: vocabularies and ranks, exit-code maps, and every rollup rule.
 
-Pure functions on plain values, no database and no heavy import: both write paths (the
-SQLAlchemy Store and the lean stdlib writer used by the per-test helpers) call these, so the
-rules exist once. Reference: megatest-db-state-server.md 2.1-2.6, 3.1-3.5. The deliberate
+Pure functions on plain values, no database and no heavy import: the store and the stdlib
+writer under it (megatest.store.testwrite, also used by the per-test helpers) call these, so
+the rules exist once. Reference: megatest-db-state-server.md 2.1-2.6, 3.1-3.5. The deliberate
 differences from the original are listed in docs/decisions.md under "## Store".
 """
 

@@ -1,8 +1,9 @@
 """The lean write path for the per-test helper calls (`$MT_MEGATEST -test-status ...`, -step,
 test data, heartbeat): stdlib sqlite3 only, so a helper process starts in milliseconds.
 
-It writes the same rows as megatest.store.api.Store, with the same rules (megatest.store.state)
-and the same transaction discipline (BEGIN IMMEDIATE around every read-modify-write). The
+It is also the test-row writer under megatest.store.lean.LeanStore and megatest.store.api.Store
+(one implementation), with the rules of megatest.store.state and BEGIN IMMEDIATE around every
+read-modify-write. The
 runner, which writes thousands of changes, groups them with `batch()`: one transaction per
 turn of its loop instead of one per change.
 
@@ -222,9 +223,13 @@ class TestWriter:
         status: str,
         logfile: str = "",
         comment: str = "",
+        *,
+        event_time: int | None = None,
     ) -> None:
+        """One row per (step, state); re-writing the same state updates it."""
+        stamp = int(time.time()) if event_time is None else event_time
         with self._tx() as c:
-            c.execute(_STEP_UPSERT, (test_id, stepname, state, str(status), int(time.time()),
+            c.execute(_STEP_UPSERT, (test_id, stepname, state, str(status), stamp,
                                      comment or "", logfile or ""))
 
     def add_test_data(self, test_id: int, rows: Iterable[Mapping[str, Any]]) -> str | None:

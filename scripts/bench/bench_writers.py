@@ -5,8 +5,8 @@ of the shared parent row) in BEGIN IMMEDIATE. An audit trigger, added to the ben
 db only, records every committed item state write in the same transaction, so lost writes
 would show as missing audit rows.
 
-Prints, for the lean stdlib path (megatest.store.testwrite, what test helpers use) and the
-SQLAlchemy Store path: changes/s with 32 writers, lost writes, 'database is locked' errors;
+Prints, for the per-test writer (megatest.store.testwrite, what test helpers use) and the
+full Store API (megatest.store.api): changes/s with 32 writers, lost writes, 'database is locked' errors;
 the single-writer rate and the ratio concurrent/single; the import time of each path.
 Goal: zero lost, zero locked errors. Exit status 1 otherwise.
 

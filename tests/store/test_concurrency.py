@@ -59,5 +59,5 @@ def test_parallel_registration_gives_one_id_per_test(store, run_id):
     assert len(tests) == 30  # 15 parents + 15 items
     import sqlite3
 
-    main = sqlite3.connect(store.router.main_path)
+    main = sqlite3.connect(store.main_path)
     assert main.execute("SELECT count(*) FROM test_ids").fetchone()[0] == 30

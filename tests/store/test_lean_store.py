@@ -1,7 +1,7 @@
-"""LeanStore (stdlib sqlite3) against Store (SQLAlchemy): same schema names, same answers,
-same rows written, and no SQLAlchemy/Alembic import on an area whose dbs are at head."""
+"""LeanStore and Store (LeanStore plus steps, test data, heartbeats): one implementation,
+the schema names it uses, its pattern queries, its error messages, and no SQLAlchemy/Alembic
+import on an area whose dbs are at head."""
 
-import sqlite3
 import subprocess
 import sys
 import time
@@ -10,10 +10,10 @@ import pytest
 
 from megatest.errors import StoreError, UsageError
 from megatest.store import schema
-from megatest.store.api import Store
+from megatest.store.api import DATA_COLUMNS, STEP_COLUMNS, Store
 from megatest.store.columns import RESERVED_RUN_COLUMNS, TEST_META_FIELDS
 from megatest.store.lean import USES, LeanStore
-from megatest.store.records import RunRecord, TestRecord
+from megatest.store.records import RunRecord, StepRecord, TestDataRecord, TestRecord
 
 FIELDS = ["SYSTEM", "RELEASE"]
 U1 = {"SYSTEM": "ubuntu", "RELEASE": "v1"}
@@ -31,6 +31,20 @@ def test_lean_columns_are_the_schema_columns():
     assert set(USES["test_meta"]) == set(schema.column_names("test_meta"))
     assert TEST_META_FIELDS == set(schema.column_names("test_meta")) - {"id", "testname"}
     assert schema.RESERVED_RUN_COLUMNS is RESERVED_RUN_COLUMNS
+    assert set(STEP_COLUMNS) <= set(schema.column_names("test_steps"))
+    assert set(DATA_COLUMNS) <= set(schema.column_names("test_data"))
+    assert STEP_COLUMNS == tuple(StepRecord.__dataclass_fields__)
+    assert DATA_COLUMNS == tuple(TestDataRecord.__dataclass_fields__)
+
+
+def test_store_is_the_lean_store_plus_its_own_methods():
+    """One implementation: Store re-defines none of LeanStore's methods, so a fix to one is
+    a fix to both."""
+    assert issubclass(Store, LeanStore)
+    lean_methods = {n for n in vars(LeanStore) if not n.startswith("__")}
+    assert lean_methods and not lean_methods & set(vars(Store))
+    assert {"heartbeat", "add_step", "get_steps", "add_test_data", "get_test_data",
+            "find_dead_tests", "mark_dead_tests"} <= set(vars(Store))
 
 
 def _populate(s, advance):
@@ -99,112 +113,105 @@ def area(tmp_path, frozen_time):
     return tmp_path, runs, ids
 
 
-READ_CALLS = [
-    ("find_runs", (), {}),
-    ("find_runs", (), {"newest_first": True}),
-    ("find_runs", (), {"include_deleted": True}),
-    ("find_runs", ("ubuntu/%",), {}),
-    ("find_runs", ("%/v1",), {}),
-    ("find_runs", ("ubuntu",), {}),
-    ("find_runs", ("ub*/v[12]",), {}),
-    ("find_runs", ("sles/v1,v2",), {}),
-    ("find_runs", (None, "weekly%"), {}),
-    ("find_runs", (None, "weekly*"), {}),
-    ("find_runs", (None, "nightly,Weekly_2"), {}),
-    ("find_runs", ("nomatch", None), {}),
-    ("get_var", ("LAST",), {}),
-    ("get_var", ("MISSING",), {}),
-    ("get_test_meta", ("compile",), {}),
-    ("get_test_meta", ("unit",), {}),
-    ("get_test_meta", ("nosuch",), {}),
-]
-
-TEST_QUERIES = [
-    ((), {}),
-    (("%",), {}),
-    (("unit",), {}),
-    (("unit/",), {}),
-    (("unit/a/%",), {}),
-    (("unit/a*",), {}),
-    (("c*,perf/x",), {}),
-    (("UNIT%",), {}),
-    ((None, ["COMPLETED"]), {}),
-    ((None, ["COMPLETED", "RUNNING"], ["PASS", "n/a"]), {}),
-    ((None, ["COMPLETED"]), {"not_in": True}),
-    ((None, None, ["PASS"]), {"not_in": True, "include_deleted": True}),
-    ((), {"include_deleted": True}),
-    ((), {"since": 0}),
-    ((), {"since": 2**40}),
-]
+def _ids(runs):
+    return [r.id for r in runs]
 
 
-def test_every_read_gives_the_same_answer(area):
+def test_find_runs_patterns(area):
+    root, (r1, r2, r3, r4), _ = area
+    with LeanStore.open(root, create=False) as s:
+        assert s.keys == FIELDS
+        assert _ids(s.find_runs()) == [r1, r2, r3, r4]
+        assert _ids(s.find_runs(newest_first=True)) == [r4, r3, r2, r1]
+        assert _ids(s.find_runs("ubuntu/%")) == [r1, r2, r4]
+        assert _ids(s.find_runs("%/v1")) == [r1, r3, r4]
+        assert _ids(s.find_runs("ubuntu")) == [r1, r2, r4]  # missing parts match anything
+        assert _ids(s.find_runs("ub*/v[12]")) == [r1, r2, r4]
+        assert _ids(s.find_runs("sles/v1,v2")) == [r3]
+        assert _ids(s.find_runs(None, "weekly%")) == [r3, r4]  # LIKE ignores case
+        assert _ids(s.find_runs(None, "weekly*")) == [r3]  # GLOB does not
+        assert _ids(s.find_runs(None, "nightly,Weekly_2")) == [r1, r2, r4]
+        assert s.find_runs("nomatch") == []
+        s.set_run_state_status(r4, state="deleted")
+        assert _ids(s.find_runs("ubuntu")) == [r1, r2]
+        assert _ids(s.find_runs("ubuntu", include_deleted=True)) == [r1, r2, r4]
+        run = s.get_run(r3)
+        assert (run.target, run.runname, run.owner, run.contour, run.locked) == (
+            "sles/v1", "weekly_1", "bob", "c1", True)
+        assert s.get_run(999) is None and not s.is_locked(999)
+        assert s.get_var("LAST") == "3" and s.get_var("MISSING") is None
+        assert s.get_test_meta("compile")["description"] == "builds it"
+        assert s.get_test_meta("unit")["owner"] == "" and s.get_test_meta("nosuch") is None
+
+
+def test_get_tests_queries(area):
     root, runs, ids = area
-    with Store.open(root) as full, LeanStore.open(root, create=False) as lean:
-        assert lean.keys == full.keys == FIELDS
-        for name, args, kw in READ_CALLS:
-            assert getattr(lean, name)(*args, **kw) == getattr(full, name)(*args, **kw), (name, args)
-        for run in [*runs, 999]:
-            assert lean.get_run(run) == full.get_run(run)
-            assert lean.is_locked(run) == full.is_locked(run)
-            assert lean.get_run_stats(run) == full.get_run_stats(run)
-        for run in runs:
-            for args, kw in TEST_QUERIES:
-                got = lean.get_tests(run, *args, **kw)
-                assert got == full.get_tests(run, *args, **kw), (run, args, kw)
-            for (name, item), test_id in ids[run].items():
-                assert lean.get_test(run, test_id) == full.get_test(run, test_id)
-                assert lean.get_test_by_name(run, name, item) == full.get_test_by_name(run, name, item)
-                assert lean.test_run_id(test_id) == full.test_run_id(test_id) == run
-                assert lean.kill_requested(run, test_id) == full.kill_requested(run, test_id)
-            assert lean.get_test_by_name(run, "nosuch") is None
-        # the generated history is not trivial: the comparisons above saw real rows
-        assert len(lean.find_runs()) == 4
-        assert lean.get_run(runs[2]).locked and lean.get_run(runs[1]).status == "WARN"
-        assert {t.state for t in lean.get_tests(runs[2])} >= {"COMPLETED", "RUNNING", "KILLREQ"}
+    r3 = runs[2]  # every step of the script applied: docs is DELETED, lint KILLREQ
+    with LeanStore.open(root, create=False) as s:
+        def names(*args, **kw):
+            return [t.fullname for t in s.get_tests(r3, *args, **kw)]
+
+        every = ["compile", "lint", "perf", "perf/x", "unit", "unit/a/1", "unit/a/2", "unit/b/1"]
+        assert names() == names("%") == names(since=0) == every
+        assert names(include_deleted=True) == sorted([*every, "docs"])
+        assert names(since=2**40) == []
+        assert names("unit") == ["unit", "unit/a/1", "unit/a/2", "unit/b/1"]
+        assert names("unit/") == ["unit"]
+        assert names("unit/a/%") == names("unit/a*") == ["unit/a/1", "unit/a/2"]
+        assert names("c*,perf/x") == ["compile", "perf/x"]
+        assert names("UNIT%") == ["unit", "unit/a/1", "unit/a/2", "unit/b/1"]
+        # the parent "unit" is RUNNING too: rolled up from its running item
+        assert names(None, ["KILLREQ", "RUNNING"]) == ["lint", "unit", "unit/a/1"]
+        assert names(None, None, ["PASS"], not_in=True, include_deleted=True) == [
+            "docs", "lint", "perf", "perf/x", "unit", "unit/a/1", "unit/a/2"]
+        lint = ids[r3][("lint", "")]
+        assert s.kill_requested(r3, lint) and s.test_run_id(lint) == r3
+        assert s.get_test(r3, lint).fullname == "lint" and s.get_test(r3, 10**6) is None
 
 
-def _dump(root):
-    """Every row of every db of an area, without SQLite's own last_update clock."""
-    out = {}
-    for db in sorted((root / ".db").glob("*.db")):
-        conn = sqlite3.connect(db)
-        tables = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
-        for table in tables:
-            cur = conn.execute(f"SELECT * FROM {table} ORDER BY rowid")
-            names = [d[0] for d in cur.description]
-            out[(db.name, table)] = [
-                {k: v for k, v in zip(names, row, strict=True) if k != "last_update"}
-                for row in cur.fetchall()]
-        conn.close()
-    return out
+def test_store_records_steps_data_and_heartbeats_without_sqlalchemy(area):
+    root, runs, ids = area
+    code = (
+        "import sys\n"
+        "from megatest.store.api import Store\n"
+        f"with Store.open({str(root)!r}) as s:\n"
+        f"    run, t = {runs[0]}, {ids[runs[0]][('unit', 'a/1')]}\n"
+        "    s.update_test_fields(run, t, event_time=100, uname='Linux')\n"
+        "    s.add_step(run, t, 'build', 'end', 0, 'b.log', event_time=7)\n"
+        "    s.add_test_data(run, t, [{'category': 'perf', 'variable': 'x', 'value': 2,\n"
+        "                              'expected': 1, 'tol': '>'}])\n"
+        "    beat = s.heartbeat(run, t, now=150)\n"
+        "    print(beat, s.find_dead_tests(run, deadtime=10, now=200) == [t],\n"
+        "          [(x.event_time, x.status) for x in s.get_steps(run, t)],\n"
+        "          [d.status for d in s.get_test_data(run, t, 'p%')], s.get_test_data(run, t, 'q'),\n"
+        "          'sqlalchemy' in sys.modules, 'alembic' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["50", "True", "[(7,", "'0')]", "['pass']", "[]", "False", "False"]
 
 
-def test_every_write_leaves_the_same_rows(tmp_path, frozen_time):
-    results = {}
-    for label, cls in (("full", Store), ("lean", LeanStore)):
-        root = tmp_path / label
-        root.mkdir()
-        with cls.open(root, fields=FIELDS) as s:
-            runs, ids, rollups = _populate(s, frozen_time)
-            again = s.get_or_create_run(U1, "nightly")
-            test_id = s.get_or_create_test(runs[0], "extra", "i/1", state="LAUNCHED")
-            s.unlock_run(runs[2], user="carol")
-            s.set_run_state_status(runs[3], state="deleted")
-            revived = s.get_or_create_run(U1, "Weekly_2", state="new", status="n/a")
-            s.remove_run(runs[1])
-            empty = s.set_tests_state_status(runs[0], [])
-            results[label] = (runs, ids, rollups, again, test_id, revived, empty, _dump(root))
-        frozen_time.reset()  # the second area is written at the same clock readings
-    full, lean = results["full"], results["lean"]
-    assert lean[:7] == full[:7]
-    assert lean[7].keys() == full[7].keys()
-    for key in full[7]:
-        assert lean[7][key] == full[7][key], key
-    removed = f"{lean[0][1]}.db"
-    assert removed not in {db for db, _ in lean[7]}  # the removed run's file is gone
-    assert lean[6] == [] and lean[5] == lean[0][3]
+
+def test_writes_on_the_generated_history(area, frozen_time):
+    root, (r1, r2, r3, r4), ids = area
+    with LeanStore.open(root) as s:
+        assert s.get_or_create_run(U1, "nightly") == r1
+        extra = s.get_or_create_test(r1, "extra", "i/1", state="LAUNCHED", comment="new")
+        got = s.get_test(r1, extra)
+        assert (got.fullname, got.state, got.comment) == ("extra/i/1", "LAUNCHED", "new")
+        assert s.get_test_by_name(r1, "extra").state == "NOT_STARTED"  # the parent row
+        assert s.set_tests_state_status(r1, []) == []
+        rollups = s.set_tests_state_status(r1, [(extra, "COMPLETED", "PASS", None)])
+        assert [(p.state, p.status) for p in rollups] == [("COMPLETED", "PASS")]
+        compile_ = s.get_test(r1, ids[r1][("compile", "")])
+        assert (compile_.host, compile_.attemptnum, compile_.run_duration) == ("h1", 42, 7)
+        s.unlock_run(r3, user="carol")
+        assert not s.is_locked(r3)
+        s.set_run_state_status(r4, state="deleted")
+        assert s.get_or_create_run(U1, "Weekly_2", state="new", status="n/a") == r4
+        assert s.get_run(r4).state == "new"
+        s.remove_run(r2)
+        assert s.get_run(r2) is None and not s.run_path(r2).exists()
+        assert _ids(s.find_runs()) == [r1, r3, r4]
 
 
 def test_lean_errors_match(tmp_path):

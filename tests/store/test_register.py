@@ -47,7 +47,7 @@ def test_registering_again_returns_the_same_ids_and_keeps_the_rows(store, run_id
     assert rows[("a", "")][1:] == ("COMPLETED", "PASS")  # an existing row is not reset
     assert len(rows) == 4
     # no id was allocated for the rows that existed
-    main = sqlite3.connect(store.router.main_path)
+    main = sqlite3.connect(store.main_path)
     assert main.execute("SELECT count(*) FROM test_ids WHERE run_id=?", (run_id,)).fetchone() == (4,)
     main.close()
 
@@ -80,7 +80,7 @@ def test_empty_request_touches_nothing(store, run_id):
 
 def test_a_failure_inside_leaves_neither_rows_nor_ids(store, run_id):
     # a trigger makes the third insert fail: the whole registration must roll back
-    run_db = store.router.run_path(run_id)
+    run_db = store.run_path(run_id)
     conn = sqlite3.connect(run_db)
     conn.execute("CREATE TRIGGER boom BEFORE INSERT ON tests WHEN NEW.testname='bad' "
                  "BEGIN SELECT RAISE(ABORT, 'refused'); END")
@@ -89,7 +89,7 @@ def test_a_failure_inside_leaves_neither_rows_nor_ids(store, run_id):
     with pytest.raises(sqlite3.DatabaseError, match="refused"):
         store.register_tests(run_id, [("a", ""), ("b", ""), ("bad", "")])
     assert _rows(store, run_id) == {}
-    main = sqlite3.connect(store.router.main_path)
+    main = sqlite3.connect(store.main_path)
     assert main.execute("SELECT count(*) FROM test_ids").fetchone() == (0,)
     main.close()
 
@@ -111,7 +111,7 @@ def test_concurrent_registrations_agree_on_every_id(store, run_id):
     assert all(p.returncode == 0 for p in procs), [o[1] for o in outs]
     assert len({o[0] for o in outs}) == 1  # all three got the same ids
     assert len(_rows(store, run_id)) == 61
-    main = sqlite3.connect(store.router.main_path)
+    main = sqlite3.connect(store.main_path)
     assert main.execute("SELECT count(*) FROM test_ids").fetchone() == (61,)
     main.close()
 

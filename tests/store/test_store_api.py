@@ -65,7 +65,7 @@ def test_lock_is_a_flag_with_an_access_log(store, run_id):
     assert store.is_locked(run_id) and store.get_run(run_id).state == "new"
     store.unlock_run(run_id, user="bob")
     assert not store.is_locked(run_id)
-    db = sqlite3.connect(store.router.main_path)
+    db = sqlite3.connect(store.main_path)
     assert db.execute("SELECT user, args FROM access_log ORDER BY id").fetchall() == [
         ("bob", f"locked {run_id}"), ("bob", f"unlocked {run_id}")]
 
@@ -218,7 +218,7 @@ def test_rollup_run_sets_state_status_end_time_and_stats(store, run_id):
 
 def test_remove_run_drops_its_file(store, run_id):
     t = store.get_or_create_test(run_id, "t")
-    path = store.router.run_path(run_id)
+    path = store.run_path(run_id)
     assert path.exists()
     store.remove_run(run_id)
     assert not path.exists() and store.get_run(run_id) is None and store.test_run_id(t) is None

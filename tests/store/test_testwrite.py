@@ -1,4 +1,4 @@
-"""The lean stdlib writer agrees with the Store: same schema, same rows, same rollups."""
+"""The stdlib writer under the Store: schema names, rollups, steps, data, heartbeats."""
 
 import subprocess
 import sys
@@ -43,7 +43,7 @@ def _play(store, run_id, writer):
     return results, [(t.fullname, t.state, t.status) for t in store.get_tests(run_id, include_deleted=True)]
 
 
-def test_lean_and_store_rollups_agree(store):
+def test_a_separate_writer_and_the_store_roll_up_alike(store):
     via_store = _play(store, store.get_or_create_run(TARGET, "r1"), None)
     r2 = store.get_or_create_run(TARGET, "r2")
     with TestWriter(store.area_root, r2) as w:
@@ -70,6 +70,6 @@ def test_lean_steps_data_heartbeat(store, run_id):
 def test_lean_writer_refuses_missing_or_old_db(store, run_id, tmp_path):
     with pytest.raises(StoreError, match="no database"):
         TestWriter(store.area_root, run_id + 100)
-    migrations.downgrade(store.router.run_path(run_id), "run", "run_0001")
+    migrations.downgrade(store.run_path(run_id), "run", "run_0001")
     with pytest.raises(StoreError, match="db migrate"):
         TestWriter(store.area_root, run_id)
