@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
 def _is_test_helper(args: list[str]) -> bool:
     if "--help" in args or "-h" in args:
         return False
+    if args[0] != "test" and not _is_legacy(args):
+        return False  # a sectioned command: no need to import the helpers' table
     from megatest.engine.helpers import ACTIONS, legacy_action
 
     if args[0] == "test":
