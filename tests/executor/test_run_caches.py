@@ -4,6 +4,7 @@ import os
 import subprocess
 
 import pytest
+from workarea_fixtures import fake_space, make_source
 
 from megatest.executor import environment
 from megatest.executor.environment import (
@@ -16,27 +17,6 @@ from megatest.executor.environment import (
 )
 from megatest.executor.prepare import RunPreparer, prepare_test
 from megatest.executor.workarea import DiskChooser, SourceCopier, copy_test_source
-
-
-def fake_space(tmp_path, sizes: dict[str, int]) -> str:
-    """A free-space-script printing a size per disk name (the last path component)."""
-    script = tmp_path / "space.sh"
-    cases = "\n".join(f"  */{name}) echo {size} ;;" for name, size in sizes.items())
-    script.write_text(f"#!/bin/sh\ncase \"$1\" in\n{cases}\n  *) echo 0 ;;\nesac\n")
-    script.chmod(0o755)
-    return str(script)
-
-
-def make_source(tmp_path):
-    src = tmp_path / "src"
-    (src / "sub").mkdir(parents=True)
-    (src / "testconfig").write_text("[ezsteps]\n")
-    (src / ".hidden").write_text("h")
-    (src / "run.sh").write_text("#!/bin/sh\n")
-    (src / "run.sh").chmod(0o755)
-    (src / "sub/data.txt").write_text("d")
-    os.symlink("sub/data.txt", src / "link")
-    return src
 
 
 def inputs(**kw) -> TestEnvInputs:

@@ -2,19 +2,11 @@ import os
 import stat
 
 import pytest
+from workarea_fixtures import fake_space, make_source
 
 from megatest.errors import ConfigError, RunFailed
 from megatest.executor import workarea
 from megatest.executor.workarea import Disk, choose_disk, copy_test_source, create_work_area
-
-
-def fake_space(tmp_path, sizes: dict[str, int]) -> str:
-    """A free-space-script printing a size per disk name (the last path component)."""
-    script = tmp_path / "space.sh"
-    cases = "\n".join(f"  */{name}) echo {size} ;;" for name, size in sizes.items())
-    script.write_text(f"#!/bin/sh\ncase \"$1\" in\n{cases}\n  *) echo 0 ;;\nesac\n")
-    script.chmod(0o755)
-    return str(script)
 
 
 def test_most_free_space_wins(tmp_path):
@@ -99,18 +91,6 @@ def test_path_components_cannot_escape(tmp_path):
         args.update(kw)
         with pytest.raises(ConfigError):
             create_work_area(**args)
-
-
-def make_source(tmp_path):
-    src = tmp_path / "src"
-    (src / "sub").mkdir(parents=True)
-    (src / "testconfig").write_text("[ezsteps]\n")
-    (src / ".hidden").write_text("h")
-    (src / "run.sh").write_text("#!/bin/sh\n")
-    (src / "run.sh").chmod(0o755)
-    (src / "sub/data.txt").write_text("d")
-    os.symlink("sub/data.txt", src / "link")
-    return src
 
 
 def test_copy_everything_like_rsync_a(tmp_path):
