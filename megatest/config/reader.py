@@ -497,46 +497,36 @@ def read_config(
     post_section_procs: Sequence[tuple[str, PostSectionProc]] = (),
     into: Config | None = None,
     args: Mapping[str, str] | None = None,
+    _text: str | None = None,
 ) -> Config | None:
     """Read a config file (and its includes). Returns None when the file does not exist.
 
-    allow: True (run shell directives and [system]), False (placeholders, [system] dropped),
+    allow: True (run shell directives and [system]), False (shell directives kept as the
+    literal `#{(shell) ...}` text, [system] dropped),
     "return-procs" ([system] -> Deferred), "return-string" (no #{} expansion, [system] -> cmd).
     env: read by getenv, written by exports, given to shells; None = a private os.environ copy.
     args: command-line options visible to #{scheme (args:get-arg "-x")}.
+    _text: read this text as if it were the file `path` (read_config_text).
     """
     fspath = os.fspath(path)
     phys = _source_path(fspath, cwd)
-    if not os.path.exists(phys):
+    if _text is None and not os.path.exists(phys):
         return None
     cfg = _prepare(into, env, precreate)
     reader = _Reader(cfg, allow, environ_patt, sections, cwd, toppath, target, args or {})
     procs = _compile_procs(post_section_procs)
-    source = reader.load(phys, fspath, None)
-    reader.reading.append(os.path.realpath(phys))
+    if _text is None:
+        source = reader.load(phys, fspath, None)
+        reader.reading.append(os.path.realpath(phys))
+    else:
+        source = _Source(fspath, phys, L.split_lines(_text))
     reader.read(source, None, procs)
     return cfg
 
 
-def read_config_text(
-    text: str,
-    name: str = "<string>",
-    *,
-    allow: bool | str = True,
-    environ_patt: str | None = None,
-    sections: Sequence[str] | None = None,
-    precreate: Sequence[str] = (),
-    env: MutableMapping[str, str] | None = None,
-    cwd: str | None = None,
-    toppath: str | None = None,
-    target: str | None = None,
-    post_section_procs: Sequence[tuple[str, PostSectionProc]] = (),
-    into: Config | None = None,
-    args: Mapping[str, str] | None = None,
-) -> Config:
-    """Read config text as if it were the file `name` (includes resolve against its directory)."""
-    cfg = _prepare(into, env, precreate)
-    reader = _Reader(cfg, allow, environ_patt, sections, cwd, toppath, target, args or {})
-    procs = _compile_procs(post_section_procs)
-    reader.read(_Source(name, _source_path(name, cwd), L.split_lines(text)), None, procs)
+def read_config_text(text: str, name: str = "<string>", **options: object) -> Config:
+    """Read config text as if it were the file `name` (includes resolve against its
+    directory); the keyword options are read_config's."""
+    cfg = read_config(name, _text=text, **options)  # type: ignore[arg-type]
+    assert cfg is not None  # text is never "missing"
     return cfg

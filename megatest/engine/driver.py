@@ -589,21 +589,16 @@ class Runner:
 
     def _pre_hook(self) -> None:
         """`[runs] pre-hook CMD`, run once before a new run's first test (reference 1.4 step 15)."""
-        import subprocess
+        from megatest.executor.hooks import run_logged
 
         command = self.area.config.pre_hook
         if not command:
             return
-        logs = self.area.toppath / "logs"
-        logs.mkdir(exist_ok=True)
         name = f"pre-hook-{self.request.target.replace('/', '-')}-{self.request.runname}.log"
-        with open(logs / name, "ab") as log:
-            proc = subprocess.run(
-                ["/bin/sh", "-c", command], cwd=self.area.toppath, env=self.ctx.run_env,
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, check=False,
-            )
-        if proc.returncode != 0:
-            print(f"megatest: warning: pre-hook exited {proc.returncode}; see logs/{name}",
+        code = run_logged(command, cwd=self.area.toppath, env=self.ctx.run_env,
+                          log_path=self.area.toppath / "logs" / name)
+        if code != 0:
+            print(f"megatest: warning: pre-hook exited {code}; see logs/{name}",
                   file=sys.stderr)
 
     def _write_test_meta(self, names: list[str]) -> None:

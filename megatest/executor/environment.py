@@ -220,7 +220,7 @@ def echo_is_run_level(value: str) -> bool:
 class EnvCache:
     """The run-level part of many tests' environments, computed once per distinct input.
 
-    A template is built by the very same steps with placeholders for the per-test values
+    A template is built by the very same steps with slot markers for the per-test values
     (run dir, test name, item info and path); a test's environment is the template with its
     values filled in and its item variables and `extra` set last, which is the order and the
     values build_test_env gives. The runconfig values are shell-evaluated once per template
@@ -271,7 +271,7 @@ class EnvCache:
             return None
 
         def evaluate(pairs: list[tuple[str, str]], current: Mapping[str, str]) -> list[tuple[str, str]]:
-            # the placeholders are not passed on; the values do not read them (see above)
+            # the slot markers are not passed on; the values do not read them (see above)
             visible = {k: ("" if "\0" in v else v) for k, v in current.items()}
             return shell_echo_values(pairs, visible)
 
@@ -280,7 +280,7 @@ class EnvCache:
         for name, value in env.items():
             if "\0" in value:
                 if value not in _SLOTS:
-                    return None  # a placeholder got mixed into another value: build per test
+                    return None  # a slot marker got mixed into another value: build per test
                 slots.append((name, _SLOTS.index(value)))
         return dict(env), slots
 

@@ -183,7 +183,7 @@ def _replace_link(link: Path, dest: str) -> None:
     link.parent.mkdir(parents=True, exist_ok=True)
     if link.exists() and not link.is_symlink():
         if link.is_dir() and not any(link.iterdir()):
-            link.rmdir()  # an empty placeholder directory may become the link
+            link.rmdir()  # an empty directory standing where the link goes is replaced
         else:
             raise RunFailed(f"link tree entry {link} exists and is not a symlink")
     tmp = link.with_name(f".{link.name}.mtlink.{os.getpid()}")

@@ -54,7 +54,7 @@ class Store(LeanStore):
     def find_dead_tests(
         self, run_id: int, deadtime: int = model.DEFAULT_DEADTIME, now: int | None = None
     ) -> list[int]:
-        """Ids of tests whose heartbeat stopped (model.is_dead); placeholders are skipped."""
+        """Ids of tests whose heartbeat stopped (model.is_dead); never-run rows are skipped."""
         now = int(time.time()) if now is None else now
         marks = ", ".join("?" * len(_DEAD_CANDIDATE_STATES))
         with self._run_read(run_id) as c:
@@ -63,7 +63,7 @@ class Store(LeanStore):
                 f"WHERE run_id=? AND state IN ({marks}) ORDER BY id",
                 (run_id, *_DEAD_CANDIDATE_STATES)).fetchall()
         return [test_id for test_id, state, started, duration, uname, item_path in rows
-                if not model.is_placeholder(uname, item_path)
+                if not model.is_never_run_row(uname, item_path)
                 and model.is_dead(state, started, duration, now, deadtime)]
 
     def mark_dead_tests(

@@ -204,7 +204,7 @@ def test_data_rollup(current_status: str | None, pass_count: int, fail_count: in
 
 
 # --------------------------------------------------------------------------- dead tests
-def is_placeholder(uname: str | None, item_path: str | None) -> bool:
+def is_never_run_row(uname: str | None, item_path: str | None) -> bool:
     """A never-run top-level row (or an itemized test's parent): uname 'n/a', item_path ''."""
     return uname == "n/a" and (item_path or "") == ""
 
