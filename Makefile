@@ -25,6 +25,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
+	$(VPY) -m compileall -q megatest >/dev/null
 	rm -rf $(DEMO_AREA)/.db $(DEMO_AREA)/links $(DEMO_AREA)/runs
 	mkdir -p $(DEMO_AREA)/runs
 	$(VENV)/bin/megatest --area $(DEMO_AREA) runs start --target ubuntu/gcc12 --runname demo
@@ -37,6 +38,7 @@ lint: $(STAMP)
 	$(VPY) -m ruff check megatest tests scripts
 
 bench: $(STAMP)
+	@$(VPY) -m compileall -q megatest >/dev/null
 	@for b in scripts/bench/bench_*.py scripts/bench/engine/bench.py; do echo "== $$b"; $(VPY) $$b || exit 1; done
 
 clean:

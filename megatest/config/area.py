@@ -109,8 +109,11 @@ class Area:
         dirs = self.test_dirs()
         if name not in dirs:
             raise UsageError(f"no test named {name!r} in {self.toppath}")
-        kwargs.setdefault("env", self.run_env())
-        kwargs.setdefault("known_tests", list(dirs))
+        # built only when not given (run_env copies the env; the name list would be rebuilt
+        # and searched linearly per read); the dict answers `in` for the same names
+        if "env" not in kwargs:
+            kwargs["env"] = self.run_env()
+        kwargs.setdefault("known_tests", dirs)
         kwargs.setdefault("target", self.target)
         return read_testconfig(dirs[name], toppath=self.toppath, **kwargs)  # type: ignore[arg-type]
 

@@ -13,7 +13,8 @@ import os
 import re
 from collections.abc import Collection, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
+from stat import S_ISLNK
 from typing import Literal
 
 from megatest.config.items import (
@@ -146,8 +147,11 @@ def _words(value: object) -> list[str]:
     return split_ws(text) if text is not None else []
 
 
-def _str_section(config: Config, name: str) -> dict[str, str]:
-    return {k: v for k, v in config.section(name).items() if isinstance(v, str)}
+def _strs(section: Mapping[str, object] | None) -> dict[str, str]:
+    """A section's string values (a new dict; empty for a missing section)."""
+    if not section:
+        return {}
+    return {k: v for k, v in section.items() if isinstance(v, str)}
 
 
 def build_testconfig(
@@ -159,27 +163,46 @@ def build_testconfig(
 ) -> TestConfig:
     """Type a read testconfig. `known_tests` (all test names of the area) drops unknown
     waitons with a diagnostic; None keeps every name."""
-    path = str(test_dir / TESTCONFIG_NAME)
+    return _build(name, test_dir, str(test_dir / TESTCONFIG_NAME), config, known_tests)
+
+
+def _build(
+    name: str,
+    test_dir: Path,
+    path: str,
+    config: Config,
+    known_tests: Collection[str] | None,
+) -> TestConfig:
+    """build_testconfig with the file's path (for messages) already known. Deferred values
+    are run in the order the fields are listed (waiton, waitor, mode, ..., runscript)."""
     diags = config.diagnostics
-    req = config.section("requirements")
-    waiton = _dependencies(req.get("waiton"), name, known_tests, "waiton", path, diags)
-    waitor = _dependencies(req.get("waitor"), name, known_tests, "waitor", path, diags)
+    data = config.data
+    req = data.get("requirements")
     modes = []
-    for word in _words(req.get("mode")):
-        mode = _MODE_ALIASES.get(word, word)
-        if mode in MODES:
-            modes.append(mode)
-        else:
-            diags.append(Diagnostic(path, 0, f"unknown [requirements] mode {word!r} ignored"))
-    priority = parse_number(_str(req.get("priority")))
-    runtimelim = _str(req.get("runtimelim"))
-    itemmaps = itemmaps_from(_str(req.get("itemmap")), config.section("itemmap"))
+    if req:
+        waiton = _dependencies(req.get("waiton"), name, known_tests, "waiton", path, diags)
+        waitor = _dependencies(req.get("waitor"), name, known_tests, "waitor", path, diags)
+        for word in _words(req.get("mode")):
+            mode = _MODE_ALIASES.get(word, word)
+            if mode in MODES:
+                modes.append(mode)
+            else:
+                diags.append(Diagnostic(path, 0, f"unknown [requirements] mode {word!r} ignored"))
+        priority = parse_number(_str(req.get("priority")))
+        runtimelim = _str(req.get("runtimelim"))
+        itemmap = _str(req.get("itemmap"))
+    else:  # what each line above gives for an absent or empty [requirements]
+        waiton, waitor, priority, runtimelim, itemmap = [], [], None, None, None
+    itemmaps = itemmaps_from(itemmap, data.get("itemmap"))
     for _, mapping in itemmaps:
         try:
             check_itemmap(mapping)
         except ConfigError as exc:
             raise ConfigError(exc.message, path=path) from None
-    meta = _str_section(config, "test_meta")
+    meta = _strs(data.get("test_meta"))
+    skip = data.get("skip")
+    ezsteps = data.get("ezsteps")
+    setup = data.get("setup")
     return TestConfig(
         name=name,
         test_dir=test_dir,
@@ -190,16 +213,16 @@ def build_testconfig(
         priority=priority if priority is not None else 0,
         runtimelim=hms_to_seconds(runtimelim) if runtimelim is not None else None,
         itemmaps=itemmaps,
-        skip=_skip_rule(config.section("skip"), test_dir),
-        ezsteps=_ezsteps(config.section("ezsteps"), path),
-        logpro=_str_section(config, "logpro"),
+        skip=_skip_rule(skip, test_dir) if skip else None,
+        ezsteps=_ezsteps(ezsteps, path) if ezsteps else [],
+        logpro=_strs(data.get("logpro")),
         test_meta=meta,
         tags=split_tags(meta.get("tags")),
         jobgroup=meta.get("jobgroup"),
-        triggers=_str_section(config, "triggers"),
-        disks=_str_section(config, "disks") if config.has_section("disks") else None,
-        runscript=_str(config.lookup("setup", "runscript")),
-        pre_launch_env_overrides=_str_section(config, "pre-launch-env-overrides"),
+        triggers=_strs(data.get("triggers")),
+        disks=_strs(data["disks"]) if "disks" in data else None,
+        runscript=_str(setup.get("runscript")) if setup else None,
+        pre_launch_env_overrides=_strs(data.get("pre-launch-env-overrides")),
         diagnostics=diags,
     )
 
@@ -295,22 +318,107 @@ def read_testconfig(
     to the area. Raises ConfigError when the file is missing.
     """
     # absolute: the reader resolves a relative path against `cwd`, not the process cwd
-    folder = Path(test_dir).resolve()
-    top = Path(toppath).resolve()
-    name = folder.name
-    path = folder / TESTCONFIG_NAME
+    folder, top = _resolve_pair(test_dir, toppath)
+    name = os.path.basename(folder)
+    path = os.path.join(folder, TESTCONFIG_NAME)
     env = dict(os.environ) if env is None else env
-    env.update(testconfig_env(env, toppath=top, test_name=name, runname=runname, item=item))
-    allow: bool | str = {"plan": "return-procs", "launch": True, "raw": False}[mode]
+    _set_testconfig_vars(env, top, name, runname, item)
+    allow: bool | str = _ALLOW[mode]
     config = read_config(
         path,
         allow=allow,
         environ_patt=PRE_LAUNCH_ENV_PATT if allow else None,
         env=env,
-        cwd=str(cwd if cwd is not None else top),
-        toppath=str(top),
+        cwd=top if cwd is None else str(cwd),
+        toppath=top,
         target=target,
     )
     if config is None:
-        raise ConfigError(f"test {name!r} has no testconfig", path=str(path))
-    return build_testconfig(name, folder, config, known_tests=known_tests)
+        raise ConfigError(f"test {name!r} has no testconfig", path=path)
+    # the caller's Path when it already names the real folder (a Path is immutable)
+    same = type(test_dir) is _PATH_TYPE and str(test_dir) == folder
+    return _build(name, test_dir if same else Path(folder), path, config, known_tests)  # type: ignore[arg-type]
+
+
+_PATH_TYPE = type(Path())
+_ALLOW: dict[str, bool | str] = {"plan": "return-procs", "launch": True, "raw": False}
+
+
+def _set_testconfig_vars(
+    env: MutableMapping[str, str], top: str, name: str, runname: str | None, item: Item | None
+) -> None:
+    """`env.update(testconfig_env(env, ...))` without copying `env`: the same keys set in the
+    same order, so the same values and key order."""
+    env["MT_RUN_AREA_HOME"] = top
+    env["MT_TEST_NAME"] = name
+    if runname is not None:
+        env["MT_RUNNAME"] = runname
+    if item is not None:
+        env.update(item.env())
+
+
+def _resolve_pair(
+    test_dir: str | os.PathLike[str], toppath: str | os.PathLike[str]
+) -> tuple[str, str]:
+    """`str(Path(test_dir).resolve())`, `str(Path(toppath).resolve())`, in that order (so the
+    same error if both fail). A test dir inside the area is walked on from the area's real
+    path: only its own components (`tests`, the name) are looked at again."""
+    top_text = _path_text(toppath)
+    top = _real_or_none("", top_text) if top_text is not None else None
+    dir_text = _path_text(test_dir)
+    folder = None
+    if dir_text is not None:
+        if top is not None and top_text is not None and _is_under(dir_text, top_text):
+            folder = _real_or_none("" if top == "/" else top, dir_text[len(top_text) :])
+        else:
+            folder = _real_or_none("", dir_text)
+    if folder is None:
+        folder = str(Path(test_dir).resolve())
+    if top is None:
+        top = str(Path(toppath).resolve())
+    return folder, top
+
+
+def _path_text(path: object) -> str | None:
+    """The text `Path(path)` would resolve, when it is an absolute str path; else None."""
+    if isinstance(path, str):
+        text = path
+    elif isinstance(path, PurePath):
+        text = str(path)
+    else:
+        return None
+    return text if text[:1] == "/" else None
+
+
+def _is_under(path: str, top: str) -> bool:
+    """`top` is a leading run of whole components of `path` (the texts, as written)."""
+    if not path.startswith(top):
+        return False
+    return len(path) == len(top) or top[-1] == "/" or path[len(top)] == "/"
+
+
+def resolved_path(path: str | os.PathLike[str]) -> str:
+    """`str(Path(path).resolve())`, cheaper for the usual absolute, symlink-free path."""
+    text = _path_text(path)
+    real = _real_or_none("", text) if text is not None else None
+    return real if real is not None else str(Path(path).resolve())
+
+
+def _real_or_none(real: str, rest: str) -> str | None:
+    """The real path of `real` + "/" + `rest`, when `real` is a real path ("" for "/") and
+    every component of `rest` exists and is not a symlink: os.path.realpath then keeps each
+    component as it is (skipping empty and "." ones) and Path.resolve's loop check cannot
+    fail. None for anything else ("..", a symlink, a missing or unreadable component), which
+    the caller hands to Path.resolve."""
+    for part in rest.split("/"):
+        if not part or part == ".":
+            continue
+        if part == "..":
+            return None
+        real = real + "/" + part
+        try:
+            if S_ISLNK(os.lstat(real).st_mode):
+                return None
+        except (OSError, ValueError):
+            return None
+    return real or "/"

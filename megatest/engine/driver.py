@@ -14,16 +14,18 @@ completed runs twice.
 from __future__ import annotations
 
 import os
+import pickle
 import select
 import signal
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
 from megatest.engine.model import RUNNING_STATES, Key, Limits, Load, Row, TestPlan, full_name
+from megatest.engine.preparer import PreparationFailed
 from megatest.engine.progress import GOOD, Progress, label
 from megatest.engine.request import RunRequest
 from megatest.engine.rerun import CLEANRERUN_STATES, CLEANRERUN_STATUSES, RerunPolicy
@@ -31,8 +33,10 @@ from megatest.errors import MegatestError, UsageError
 
 if TYPE_CHECKING:
     from megatest.config.area import Area
+    from megatest.config.items import Item
     from megatest.config.testconfig import TestConfig
     from megatest.engine.launching import LaunchContext
+    from megatest.engine.preparer import PreparerProcess
     from megatest.engine.recorder import StoreReporter
     from megatest.engine.scheduler import Launch, Scheduler
     from megatest.executor.reporter import TestRef
@@ -42,10 +46,15 @@ if TYPE_CHECKING:
 
 KILL_CHECK_INTERVAL = 1.0  # seconds between reads of KILLREQ rows written by other processes
 LOAD_REFRESH_INTERVAL = 1.0  # seconds between reads of what other runs have running
-# Work areas can be prepared by worker threads while the loop goes on; 0 (the default)
-# prepares them in the loop: on a busy 2-core box threads gave no measurable gain.
-WORKAREA_THREADS = 0
+# Work areas are prepared by a forked copy of the runner (engine/preparer.py) unless
+# MEGATEST_PREPARER=0, or fork is not possible: then the loop prepares them itself.
+PREPARER_ENV = "MEGATEST_PREPARER"
+# With a preparer, the work areas of up to this many next ready tests (at most the job
+# limit) are made ahead, while the running ones run; they are LAUNCHED only when a slot frees.
+PREFETCH_MAX = 8
 STALE_COMMENT = "the runner died while this test was {state}; it runs again"
+# a work area being made: its result, the test, the config and item it is made from
+Preparing = tuple[Future, "TestRef", "TestConfig", "Item | None"]
 
 
 @dataclass
@@ -96,7 +105,10 @@ class Runner:
         self._last_launch = 0.0
         self._top_dirs: set[Key] = set()
         self._persisting = False
-        self._preparing: dict[Key, tuple[Future, TestRef, TestConfig]] = {}
+        self._preparing: dict[Key, Preparing] = {}  # LAUNCHED, work area on its way
+        self._prefetched: dict[Key, Preparing] = {}  # ready, not launched, work area made ahead
+        self._preparer: PreparerProcess | None = None
+        self._forked_configs: frozenset[str] = frozenset()
 
     # ----------------------------------------------------------------- setup
 
@@ -262,21 +274,11 @@ class Runner:
             for key, row in rows.items():
                 self.reporter.states[key] = (row.state, row.status)
             self.launcher: LocalLauncher = LocalLauncher()
-            self._wake_r, self._wake_w = os.pipe()
-            os.set_blocking(self._wake_r, False)
-            os.set_blocking(self._wake_w, False)
-            threads = int(os.environ.get("MEGATEST_WORKAREA_THREADS", WORKAREA_THREADS))
-            self._pool = (
-                ThreadPoolExecutor(max_workers=threads, thread_name_prefix="workarea")
-                if threads > 0 else None
-            )
+            self._start_preparer()
             try:
                 self._loop()
             finally:
-                if self._pool is not None:
-                    self._pool.shutdown(wait=True, cancel_futures=True)
-                os.close(self._wake_r)
-                os.close(self._wake_w)
+                self._close_preparer()
         finally:
             writer.close()
         self.store.rollup_run(self.run_id)
@@ -293,6 +295,7 @@ class Runner:
                 now = time.monotonic()
                 decision = self.sched.decide(self._external_load(now), self._launch_budget(now))
                 self._apply(decision)
+                self._prefetch()
                 if self.sched.finished() and not self.launcher.running and not self._preparing:
                     self.reporter.flush()
                     return
@@ -321,7 +324,10 @@ class Runner:
 
     def _shutdown(self) -> None:
         """SIGINT/SIGTERM: kill what runs (INCOMPLETE/KILLED, rerun next time), then stop."""
-        for future, ref, _config in self._preparing.values():
+        for future, _ref, _config, _item in self._prefetched.values():
+            future.cancel()
+        self._prefetched.clear()
+        for future, ref, _config, _item in self._preparing.values():
             future.cancel()
             self.reporter.write(ref, "INCOMPLETE", "KILLED", f"runner got {self._stop}")
         self._preparing.clear()
@@ -418,12 +424,16 @@ class Runner:
             self.reporter.write(self._ref(blocked.key), "NOT_STARTED", blocked.status, blocked.comment)
 
     def _launch(self, launch: Launch) -> None:
-        from megatest.engine.launching import launch_config, prepare_work, skip_reason
+        from megatest.engine.launching import launch_config, skip_reason
 
         key = launch.key
         ref = self._ref(key)
+        ahead = self._prefetched.pop(key, None)
         try:
-            config = launch_config(self.ctx, launch.plan.payload, launch.item)  # type: ignore[arg-type]
+            config = (
+                ahead[2] if ahead is not None
+                else launch_config(self.ctx, launch.plan.payload, launch.item)  # type: ignore[arg-type]
+            )
             reason = skip_reason(
                 config, full_name(key), lambda n: n in self._load.names, self._last_completed
             )
@@ -434,31 +444,124 @@ class Runner:
         except (MegatestError, OSError) as exc:
             self._launch_failed(ref, exc)
             return
-        # the work area is made in a worker thread (file system work, the GIL is free most of
-        # the time) while this loop goes on; _start_prepared submits the job once it is ready
-        if self._pool is None:
-            future: Future = Future()
-            try:
-                future.set_result(prepare_work(self.ctx, config, ref, launch.item))
-            except (MegatestError, OSError) as exc:
-                future.set_exception(exc)
-        else:
-            future = self._pool.submit(prepare_work, self.ctx, config, ref, launch.item)
-            future.add_done_callback(self._wake)
-        self._preparing[key] = (future, ref, config)
-        if self._pool is None:
+        if ahead is not None:
+            self._preparing[key] = ahead
             self._start_prepared()
+        else:
+            self._prepare(key, ref, config, launch.item)
 
-    def _wake(self, _future: object) -> None:
+    def _prefetch(self) -> None:
+        """Have the work areas of the next ready tests made while the running ones run.
+
+        Only with a preparer (it works on the other core), never for a test with `[skip]`
+        rules (they are judged at launch), and at most min(job limit, PREFETCH_MAX) ahead."""
+        from megatest.engine.launching import launch_config
+
+        if self._preparer is None:
+            return
+        want = min(self.sched.limits.max_concurrent_jobs, PREFETCH_MAX)
+        if len(self._prefetched) >= want:
+            return
+        for launch in self.sched.upcoming(want):
+            key = launch.key
+            if key in self._prefetched or key in self._preparing:
+                continue
+            try:
+                config = launch_config(self.ctx, launch.plan.payload, launch.item)  # type: ignore[arg-type]
+            except (MegatestError, OSError):
+                continue  # its launch says what is wrong
+            if config.skip is not None:
+                continue
+            self._prepare(key, self._ref(key), config, launch.item, into=self._prefetched)
+
+    # ----------------------------------------------------------------- work areas
+
+    def _start_preparer(self) -> None:
+        """Fork the preparer once the configs are read (it keeps a copy of them)."""
+        from megatest.engine.preparer import PreparerProcess
+
+        if os.environ.get(PREPARER_ENV, "1") == "0":
+            return
+        self._forked_configs = frozenset(self.configs)
+        self._preparer = PreparerProcess.start(self._prepare_in_child, _error_text)
+        if self._preparer is not None:
+            self.launcher.watch(self._preparer.results_fd)
+
+    def _close_preparer(self) -> None:
+        preparer, self._preparer = self._preparer, None
+        if preparer is not None:
+            self.launcher.unwatch(preparer.results_fd)
+            self.launcher.unwatch(preparer.requests_fd)
+            preparer.close()
+
+    def _prepare_in_child(self, payload: tuple) -> object:
+        from megatest.engine.launching import prepare_work
+
+        name, config, ref, item = payload
+        return prepare_work(self.ctx, config if config is not None else self.configs[name], ref, item)
+
+    def _prepare(self, key: Key, ref: TestRef, config: TestConfig, item: Item | None,
+                 into: dict[Key, Preparing] | None = None) -> None:
+        """Have the test's work area made: by the preparer (picked up in _wait), else here.
+        `into` _prefetched: made ahead, never here."""
+        future: Future = Future()
+        table = self._preparing if into is None else into
+        table[key] = (future, ref, config, item)
+        preparer = self._preparer
+        if preparer is not None and not preparer.broken:
+            name = key[0]
+            # the child has its own copy of the configs read before the fork
+            known = name in self._forked_configs and self.configs.get(name) is config
+            try:
+                preparer.submit(key, (name, None if known else config, ref, item))
+                return
+            except (pickle.PicklingError, TypeError, AttributeError):
+                pass  # a config the child cannot be sent: made here
+        if table is not self._preparing:
+            del table[key]  # not made ahead after all: made when it launches
+            return
+        self._prepare_here(key)
+        self._start_prepared()
+
+    def _prepare_here(self, key: Key) -> None:
+        from megatest.engine.launching import prepare_work
+
+        future, ref, config, item = self._preparing[key]
         try:
-            os.write(self._wake_w, b"x")
-        except OSError:
-            pass  # the pipe is full: the loop is awake anyway
+            future.set_result(prepare_work(self.ctx, config, ref, item))
+        except (MegatestError, OSError) as exc:
+            future.set_exception(exc)
+
+    def _collect_prepared(self) -> None:
+        """Results of the preparer; if it is gone, what it had is made here."""
+        preparer = self._preparer
+        if preparer is None:
+            return
+        for key, ok, result in preparer.pump():
+            entry = self._preparing.get(key) or self._prefetched.get(key)
+            if entry is None or entry[0].done():
+                continue  # cancelled meanwhile
+            if ok:
+                entry[0].set_result(result)
+            else:
+                entry[0].set_exception(PreparationFailed(result))
+        if preparer.broken:
+            print("megatest: warning: the work-area preparer ended; the runner goes on alone",
+                  file=sys.stderr)
+            lost = preparer.in_flight
+            self._close_preparer()
+            for key in lost:
+                ahead = self._prefetched.get(key)
+                if ahead is not None and not ahead[0].done():
+                    del self._prefetched[key]  # made when it launches
+            for key in lost:
+                if key in self._preparing and not self._preparing[key][0].done():
+                    self._prepare_here(key)
 
     def _start_prepared(self) -> None:
         from megatest.engine.launching import make_job
 
-        for key, (future, ref, config) in list(self._preparing.items()):
+        for key, (future, ref, config, _item) in list(self._preparing.items()):
             if not future.done():
                 continue
             del self._preparing[key]
@@ -468,7 +571,7 @@ class Runner:
                 self.launcher.submit(
                     make_job(self.ctx, config, ref, prepared, self.reporter, self._previous)
                 )
-            except (MegatestError, OSError) as exc:
+            except (MegatestError, OSError, PreparationFailed) as exc:
                 self._launch_failed(ref, exc)
 
     def _launch_failed(self, ref: TestRef, exc: Exception) -> None:
@@ -479,21 +582,14 @@ class Runner:
 
     def _wait(self, timeout: float) -> None:
         """Block until a child exits, a job deadline is due, a work area is ready or timeout."""
-        poller = select.poll()
-        poller.register(self._wake_r, select.POLLIN)
-        now = time.monotonic()
-        for job in self.launcher.jobs():
-            if job.pidfd is not None:
-                poller.register(job.pidfd, select.POLLIN)
-            deadline = job.next_deadline()
-            if deadline is not None:
-                timeout = min(timeout, max(0.0, deadline - now))
-        if poller.poll(timeout * 1000):
-            try:
-                os.read(self._wake_r, 4096)
-            except BlockingIOError:
-                pass
-        self.launcher.poll(0)
+        preparer = self._preparer
+        if preparer is not None:
+            if preparer.wants_to_send:
+                self.launcher.watch(preparer.requests_fd, select.POLLOUT)
+            else:
+                self.launcher.unwatch(preparer.requests_fd)
+        self.launcher.poll(timeout)
+        self._collect_prepared()
 
     def _set_dirs(self, key: Key, link: str, real: str) -> None:
         self.reporter.set_values(self._ref(key), {"rundir": link, "shortdir": real})
@@ -540,6 +636,7 @@ class Runner:
                 self.reporter.kill_request_seen(ref)
                 self.launcher.kill(ref, "KILLREQ")
             elif self.sched.cancel(key):
+                self._prefetched.pop(key, None)
                 self.reporter.write(ref, "NOT_STARTED", "KILLED", "kill requested before it started")
             elif rec.item_path == "" and any(k[0] == rec.testname and k[1] for k in self.ids):
                 continue  # top row of an itemized test: its items carry the request
@@ -614,6 +711,15 @@ class Runner:
             if fields:
                 metas[name] = fields
         self.store.set_test_meta_many(metas)
+
+
+def _error_text(exc: BaseException) -> str | None:
+    """The one line of an error preparing a test (None: not an expected error)."""
+    if isinstance(exc, MegatestError):
+        return exc.one_line()
+    if isinstance(exc, OSError):
+        return str(exc)
+    return None
 
 
 class RunInterrupted(MegatestError):

@@ -4,13 +4,14 @@ The runner is the only writer of its run's rows while it runs, so the state it w
 also what `current_state_status` answers, without a database read. Kill requests written by
 other processes (KILLREQ) are read separately by the driver (`kill_requests`).
 
-Writes are queued and `flush()`ed once per turn of the driver's loop: every queued state,
-step, test-data and heartbeat write goes through the store's lean stdlib writer
-(megatest.store.testwrite.TestWriter), with its own rules (item roll-up included), but in ONE
-transaction instead of one each; plain column updates (host, pid, run dir, ...) are merged
-per test. Every state change is still written, in order; readers (`runs wait`, the
-dashboard, `query tests`) see them one loop turn later. `on_change` tells the scheduler and
-the display at once.
+Writes are queued and `flush()`ed once per turn of the driver's loop, in ONE transaction
+through the store's lean stdlib writer (megatest.store.testwrite.TestWriter.apply): the state
+changes a test makes within one turn are merged into one UPDATE of its row (a RowPatch, with
+the plain columns it set: host, pid, run dir, ...), its steps, test data and heartbeats are
+written in order, and an item's parent is rolled up after its items' changes. Inside one
+transaction that leaves exactly the rows change-by-change writing leaves; readers (`runs
+wait`, the dashboard, `query tests`) see them one loop turn later. `on_change` tells the
+scheduler and the display at once.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from megatest.engine.helpers import SELF_STATUS_MARK
 from megatest.executor.logpro import TestDataRow
 from megatest.executor.reporter import Heartbeat, TestRef
+from megatest.store.testwrite import Call, RowPatch
 
 if TYPE_CHECKING:
     from megatest.store.lean import LeanStore as Store
@@ -44,31 +46,36 @@ class StoreReporter:
         self.run_id = run_id
         self.on_change = on_change
         self.states: dict[tuple[str, str], tuple[str, str]] = {}
-        self._ops: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+        self._entries: list[RowPatch | Call] = []
+        self._open: dict[int, RowPatch] = {}  # test id -> its patch that later changes join
         self._fields: dict[int, dict[str, object]] = {}
         self._fields_at = 0.0
         self.run_dirs: dict[tuple[str, str], str] = {}
 
     def flush(self, everything: bool = True) -> None:
-        """Write everything queued in one transaction (TestWriter.batch): the rows in order,
-        then the merged columns (those at most every FIELDS_FLUSH_INTERVAL unless
-        `everything`)."""
-        ops, self._ops = self._ops, []
+        """Write everything queued in one transaction (TestWriter.batch). Plain columns go
+        with their test's state change, or on their own at most every FIELDS_FLUSH_INTERVAL
+        unless `everything`."""
+        entries, self._entries = self._entries, []
+        open_patches, self._open = self._open, {}
+        for test_id, patch in open_patches.items():
+            fields = self._fields.pop(test_id, None)
+            if fields:
+                patch.fields = fields  # the test's last row write in this batch: exact order
         now = time.monotonic()
-        fields: dict[int, dict[str, object]] = {}
+        fields_only: dict[int, dict[str, object]] = {}
         if self._fields and (everything or now - self._fields_at >= FIELDS_FLUSH_INTERVAL):
             self._fields_at = now
-            fields, self._fields = self._fields, {}
-        if not ops and not fields:
+            fields_only, self._fields = self._fields, {}
+        for test_id, values in fields_only.items():
+            entries.append(("update_fields", (test_id,), values))
+        if not entries:
             return
         with self.writer.batch():
-            for method, args, kwargs in ops:
-                getattr(self.writer, method)(*args, **kwargs)
-            for test_id, values in fields.items():
-                self.writer.update_fields(test_id, **values)
+            self.writer.apply(entries)
 
     def pending(self) -> bool:
-        return bool(self._ops or self._fields)
+        return bool(self._entries or self._fields)
 
     def ref(self, name: str, path: str, test_id: int) -> TestRef:
         return TestRef(name, path, test_id, self.run_id)
@@ -82,14 +89,24 @@ class StoreReporter:
         old_state, old_status = self.states.get(key, ("NOT_STARTED", "n/a"))
         new_state = state if state is not None else old_state
         new_status = status if status is not None else old_status
-        self._ops.append(("set_state_status", (_id(test), state, status, comment), {}))
+        test_id = _id(test)
+        if status == "AUTO":
+            # the test-data roll-up reads the row: a call of its own, in order
+            self._call(test_id, "set_state_status", (test_id, state, status, comment))
+        else:
+            patch = self._open.get(test_id)
+            if patch is None:
+                patch = self._open[test_id] = RowPatch(test_id, test.test_name, test.item_path)
+                self._entries.append(patch)
+            patch.change(state, status, comment)
         self.states[key] = (new_state, new_status)
         self.on_change(test, new_state, new_status, comment)
 
     def step(
         self, test: TestRef, name: str, state: str, status: str, logfile: str, comment: str
     ) -> None:
-        self._ops.append(("add_step", (_id(test), name, state, status, logfile, comment), {}))
+        # a step row is not the test row: the test's open patch stays open
+        self._entries.append(("add_step", (_id(test), name, state, status, logfile, comment), {}))
 
     def set_values(self, test: TestRef, values: Mapping[str, object]) -> None:
         fields = self._fields.setdefault(_id(test), {})
@@ -101,13 +118,20 @@ class StoreReporter:
 
     def add_test_data(self, test: TestRef, rows: Sequence[TestDataRow]) -> None:
         if rows:
-            self._ops.append(("add_test_data", (_id(test), [_data_row(r) for r in rows]), {}))
+            test_id = _id(test)
+            self._call(test_id, "add_test_data", (test_id, [_data_row(r) for r in rows]))
 
     def heartbeat(self, test: TestRef, beat: Heartbeat) -> None:
-        self._ops.append(("heartbeat", (_id(test),), {
+        test_id = _id(test)
+        self._call(test_id, "heartbeat", (test_id,), {
             "cpuload": beat.cpuload if beat.cpuload >= 0 else None,
             "diskfree": beat.diskfree_kb if beat.diskfree_kb >= 0 else None,
-        }))
+        })
+
+    def _call(self, test_id: int, method: str, args: tuple, kwargs: dict | None = None) -> None:
+        """A write that reads or rewrites the test row: later changes start a new patch."""
+        self._open.pop(test_id, None)
+        self._entries.append((method, args, kwargs or {}))
 
     def current_state_status(self, test: TestRef) -> tuple[str, str] | None:
         key = (test.test_name, test.item_path)

@@ -150,6 +150,23 @@ class Scheduler:
     def ready_count(self) -> int:
         return len(self._ready_keys)
 
+    def upcoming(self, count: int) -> list[Launch]:
+        """The next `count` ready jobs in launch order, left in the queue (limits aside: a
+        job held by its jobgroup or exclusivity still counts)."""
+        taken: list[tuple[int, int, Key]] = []
+        out: list[Launch] = []
+        while self._ready and len(out) < count:
+            entry = heapq.heappop(self._ready)
+            key = entry[2]
+            if key not in self._ready_keys:
+                continue  # cancelled: dropped from the heap as _launch would
+            taken.append(entry)
+            item = self._items.get(key[0], {}).get(key[1]) if key[1] else None
+            out.append(Launch(key, self.plans[key[0]], item))
+        for entry in taken:
+            heapq.heappush(self._ready, entry)
+        return out
+
     # ----------------------------------------------------------------- events
 
     def update(self, key: Key, state: str, status: str, comment: str | None = None) -> None:

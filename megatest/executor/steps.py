@@ -33,6 +33,7 @@ from megatest.executor.events import (
     TestTimedOut,
 )
 from megatest.executor.reporter import Heartbeat, Reporter, TestRef
+from megatest.executor.spawn import plain_command, spawn_bash, spawn_direct
 from megatest.executor.triggers import fire_triggers
 from megatest.executor.waivers import WaiverHook
 from megatest.executor.workarea import LAUNCH_LOG
@@ -363,24 +364,17 @@ class TestJob:
 
     # -- processes ----------------------------------------------------------------------------
 
-    def _spawn(self, redirect: str, command: str, now: float) -> _Child:
-        """Start `/bin/bash -c` in the run dir with its output sent to `redirect` (`> S.log`).
-
-        The redirection is applied with `exec` before the command is read, so bash's own
-        complaints about the command (syntax errors) land in the step's log too, and the
-        supervisor itself opens no file per step.
-        """
-        # posix_spawn has no cwd argument (before 3.13): the shell changes directory itself
-        script = f"cd -- {shlex.quote(self.run_dir)} || exit 1\nexec {redirect} 2>&1\n{command}"
-        pid = os.posix_spawn(
-            "/bin/bash", ["/bin/bash", "-c", script], self._step_env,
-            file_actions=[
-                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
-                (os.POSIX_SPAWN_DUP2, 1, 2),
-            ],
-            setsid=True,
-        )
+    def _spawn(self, log_name: str, command: str, now: float, *, append: bool = False) -> _Child:
+        """Start `command` in the run dir with its output in `log_name` (see executor.spawn:
+        the program itself for a plain command, else `/bin/bash -c`)."""
+        pid = None
+        words = plain_command(command)
+        if words is not None:
+            pid = spawn_direct(words, cwd=self.run_dir, env=self._step_env,
+                               log_path=os.path.join(self.run_dir, log_name), append=append)
+        if pid is None:
+            redirect = f"{'>>' if append else '>'} {shlex.quote(log_name)}"
+            pid = spawn_bash(command, cwd=self.run_dir, env=self._step_env, redirect=redirect)
         self._pgid = pid
         self.reporter.set_values(self.test, {"process_id": pid})
         return _Child(pid, now)
@@ -390,7 +384,7 @@ class TestJob:
         # the runscript's output goes to the launch log, as the -execute process's did
         self._child_kind = "runscript"
         try:
-            self._child = self._spawn(f">> {LAUNCH_LOG}", shlex.quote(script), now)
+            self._child = self._spawn(LAUNCH_LOG, shlex.quote(script), now, append=True)
         except OSError as exc:
             self._finish("COMPLETED", "FAIL", f"could not start runscript: {exc}", events)
             return
@@ -407,7 +401,7 @@ class TestJob:
         self._child_kind = "step"
         try:
             # the whole command's output is logged, also for `a; b` and `a & b`
-            self._child = self._spawn(f"> {shlex.quote(log)}", step.command, now)
+            self._child = self._spawn(log, step.command, now)
         except OSError as exc:
             self._finish("COMPLETED", "FAIL", f"could not start step {step.name}: {exc}", events)
             return

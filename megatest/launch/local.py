@@ -26,6 +26,7 @@ class LocalLauncher:
         self._poller = select.poll()
         self._fd_job: dict[int, TestJob] = {}  # registered pidfd -> its job
         self._job_fd: dict[TestRef, tuple[int, int]] = {}  # job -> (fd, pid) registered
+        self._extra: dict[int, int] = {}  # other fds that end a poll() -> their event mask
 
     # -- public -------------------------------------------------------------------------------
 
@@ -63,13 +64,27 @@ class LocalLauncher:
             self._track(job)
         return events
 
+    def watch(self, fd: int, mask: int = select.POLLIN) -> None:
+        """Also end poll() when `fd` is ready for `mask` (the caller reads it afterwards)."""
+        if self._extra.get(fd) == mask:
+            return
+        if fd in self._extra:
+            self._poller.modify(fd, mask)
+        else:
+            self._poller.register(fd, mask)
+        self._extra[fd] = mask
+
+    def unwatch(self, fd: int) -> None:
+        if self._extra.pop(fd, None) is not None:
+            self._poller.unregister(fd)
+
     def poll(self, timeout: float | None = 0.0) -> list[Event]:
         """Wait up to `timeout` seconds (None: until something happens) and advance the jobs.
 
-        Returns as soon as a child exits or a job deadline is reached; with no jobs it returns
-        at once.
+        Returns as soon as a child exits, a watched fd is ready or a job deadline is reached;
+        with no jobs and nothing watched it returns at once.
         """
-        if not self._jobs:
+        if not self._jobs and not self._extra:
             return []
         now = self.clock()
         deadline = self._nearest_deadline()

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,39 @@ UPDATABLE_TEST_FIELDS = frozenset({
 
 DATA_FIELDS = ("category", "variable", "value", "expected", "tol", "units", "comment", "status",
                "type")
+
+
+@dataclass(slots=True)
+class RowPatch:
+    """Every change a batch makes to one test row, merged: the last state, status and comment
+    given (None: not given), when a start state was last written, and plain columns.
+
+    Written as ONE UPDATE. Inside one transaction this leaves exactly what writing each change
+    in turn would leave: later writes of the same columns overwrite earlier ones, and an
+    item's parent is rolled up once, after the item's last change (see TestWriter.apply)."""
+
+    test_id: int
+    testname: str
+    item_path: str
+    state: str | None = None
+    status: str | None = None
+    comment: str | None = None
+    started: int | None = None  # event_time, when a START_TIME_STATES state was written
+    fields: dict[str, Any] | None = None  # UPDATABLE_TEST_FIELDS columns (pid -> attemptnum)
+
+    def change(self, state: str | None, status: str | None, comment: str | None) -> None:
+        if state is not None:
+            self.state = state
+            if state in model.START_TIME_STATES:
+                self.started = int(time.time())
+        if status is not None:
+            self.status = status
+        if comment is not None:
+            self.comment = comment
+
+
+# A call TestWriter.apply makes in order: (method name, positional args, keyword args).
+Call = tuple[str, tuple[Any, ...], dict[str, Any]]
 
 
 class TestWriter:
@@ -180,32 +214,90 @@ class TestWriter:
                 c.execute(f"UPDATE tests SET {', '.join(sets)} WHERE id=?", (*args, test_id))
             parent = None
             if item_path:
-                siblings = c.execute(_SIBLINGS, (self.run_id, testname, test_id)).fetchall()
-                parent = model.item_rollup(
+                parent = self._roll_up_parent(
+                    test_id, testname,
                     state if state is not None else old_state,
                     status if status is not None else old_status,
-                    siblings,
                 )
-                psets = [(k, v) for k, v in (("state", parent.state), ("status", parent.status))
-                         if v is not None]
-                if psets:
-                    c.execute(
-                        f"UPDATE tests SET {', '.join(f'{k}=?' for k, _ in psets)} "
-                        "WHERE run_id=? AND testname=? AND item_path=''",
-                        (*(v for _, v in psets), self.run_id, testname),
-                    )
             if status == "AUTO":
                 self._data_rollup(test_id)
+        return parent
+
+    def apply(self, entries: Sequence[RowPatch | Call]) -> None:
+        """Write merged row patches and other calls in order, inside a batch.
+
+        A patch is one UPDATE of its row; an item's parent is rolled up once per batch run of
+        its items' patches, from the last patched item, before any other call that could read
+        the parent and at the end, which leaves the parent as item-by-item writing would. A
+        patch of a row that does not exist is a StoreError (the whole batch rolls back)."""
+        if not self.in_batch:
+            raise UsageError("TestWriter.apply must run inside writer.batch()")
+        dirty: dict[str, RowPatch] = {}  # testname -> its last patched item
+        for entry in entries:
+            if isinstance(entry, RowPatch):
+                self._patch_row(entry)
+                if entry.item_path:
+                    dirty.pop(entry.testname, None)  # keep insertion order = last written
+                    dirty[entry.testname] = entry
+                continue
+            method, args, kwargs = entry
+            if method == "add_step":
+                self._upsert_step(*args, **kwargs)  # touches no test row: no roll-up needed
+                continue
+            self._roll_up_parents(dirty)
+            getattr(self, method)(*args, **kwargs)
+        self._roll_up_parents(dirty)
+
+    def _patch_row(self, patch: RowPatch) -> None:
+        columns = {
+            column: value
+            for column, value in (("state", patch.state), ("status", patch.status),
+                                  ("comment", patch.comment), ("event_time", patch.started))
+            if value is not None
+        }
+        if patch.fields:
+            columns.update(_field_columns(patch.fields))  # written after the states, as before
+        if not columns:
+            return
+        names = sorted(columns)  # names come from allow-lists, never from input
+        cursor = self.conn.execute(
+            f"UPDATE tests SET {', '.join(f'{k}=?' for k in names)} WHERE id=?",
+            (*(columns[k] for k in names), patch.test_id),
+        )
+        if cursor.rowcount == 0:
+            raise StoreError(f"run {self.run_id} has no test {patch.test_id}")
+
+    def _roll_up_parents(self, dirty: dict[str, RowPatch]) -> None:
+        for testname, patch in dirty.items():
+            state, status = patch.state, patch.status
+            if state is None or status is None:
+                row = self.conn.execute(
+                    "SELECT state, status FROM tests WHERE id=?", (patch.test_id,)
+                ).fetchone()
+                state, status = row
+            self._roll_up_parent(patch.test_id, testname, state, status)
+        dirty.clear()
+
+    def _roll_up_parent(
+        self, test_id: int, testname: str, state: str | None, status: str | None
+    ) -> model.Rollup:
+        """The parent row of an item just written as (state, status), rolled up."""
+        siblings = self.conn.execute(_SIBLINGS, (self.run_id, testname, test_id)).fetchall()
+        parent = model.item_rollup(state, status, siblings)
+        psets = [(k, v) for k, v in (("state", parent.state), ("status", parent.status))
+                 if v is not None]
+        if psets:
+            self.conn.execute(
+                f"UPDATE tests SET {', '.join(f'{k}=?' for k, _ in psets)} "
+                "WHERE run_id=? AND testname=? AND item_path=''",
+                (*(v for _, v in psets), self.run_id, testname),
+            )
         return parent
 
     def update_fields(self, test_id: int, **fields: Any) -> None:
         """Same contract as Store.update_test_fields: plain columns of a test row (host,
         rundir, run_duration, ...); `pid=` is stored in attemptnum, as the original does."""
-        if "pid" in fields:
-            fields["attemptnum"] = fields.pop("pid")
-        unknown = set(fields) - UPDATABLE_TEST_FIELDS
-        if unknown:
-            raise UsageError(f"cannot set test field(s) {', '.join(sorted(unknown))}")
+        fields = _field_columns(fields)
         if not fields:
             return
         columns = sorted(fields)  # names come from the allow-list above, never from input
@@ -227,10 +319,17 @@ class TestWriter:
         event_time: int | None = None,
     ) -> None:
         """One row per (step, state); re-writing the same state updates it."""
+        with self._tx():
+            self._upsert_step(test_id, stepname, state, status, logfile, comment,
+                              event_time=event_time)
+
+    def _upsert_step(
+        self, test_id: int, stepname: str, state: str, status: str, logfile: str = "",
+        comment: str = "", *, event_time: int | None = None,
+    ) -> None:
         stamp = int(time.time()) if event_time is None else event_time
-        with self._tx() as c:
-            c.execute(_STEP_UPSERT, (test_id, stepname, state, str(status), stamp,
-                                     comment or "", logfile or ""))
+        self.conn.execute(_STEP_UPSERT, (test_id, stepname, state, str(status), stamp,
+                                         comment or "", logfile or ""))
 
     def add_test_data(self, test_id: int, rows: Iterable[Mapping[str, Any]]) -> str | None:
         """Rows are mappings with DATA_FIELDS keys; same judging and rollup as the Store."""
@@ -288,6 +387,17 @@ class TestWriter:
                  duration),
             )
         return duration
+
+
+def _field_columns(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """update_fields' names as columns (`pid` is stored in attemptnum), checked."""
+    columns = dict(fields)
+    if "pid" in columns:
+        columns["attemptnum"] = columns.pop("pid")
+    unknown = set(columns) - UPDATABLE_TEST_FIELDS
+    if unknown:
+        raise UsageError(f"cannot set test field(s) {', '.join(sorted(unknown))}")
+    return columns
 
 
 class _CallTx:

@@ -137,14 +137,42 @@ def test_rerun_all_and_rerun_clean_reset_only_the_selected_tests(make_area):
     assert area.table(TARGET, "rr") == {"t1": ("COMPLETED", "PASS"), "t2": ("COMPLETED", "PASS")}
 
 
-def test_work_areas_prepared_in_worker_threads_give_the_same_run(make_area):
-    import os
-
+def test_work_areas_made_by_the_runner_itself_give_the_same_run(make_area):
     area = make_area("resume")
-    env = {**os.environ, "MEGATEST_WORKAREA_THREADS": "2"}
-    area.mt("runs", "start", "--target", TARGET, "--runname", "th", "-q", env=env, check=0)
-    assert area.table(TARGET, "th") == {f"t{i}": ("COMPLETED", "PASS") for i in range(1, 7)}
-    assert (area.root / "lt" / TARGET / "th" / "t6" / "foo.txt").read_text() == "none\n"
+    env = {**os.environ, "MEGATEST_PREPARER": "0"}
+    area.mt("runs", "start", "--target", TARGET, "--runname", "own", "-q", env=env, check=0)
+    assert area.table(TARGET, "own") == {f"t{i}": ("COMPLETED", "PASS") for i in range(1, 7)}
+    assert (area.root / "lt" / TARGET / "own" / "t6" / "foo.txt").read_text() == "none\n"
+
+
+def _preparer_pid(runner_pid: int) -> int | None:
+    """The runner's forked preparer: its child running the runner's own command line."""
+    own = open(f"/proc/{runner_pid}/cmdline", "rb").read()
+    for task in os.listdir(f"/proc/{runner_pid}/task"):
+        try:
+            children = open(f"/proc/{runner_pid}/task/{task}/children").read().split()
+        except OSError:
+            continue
+        for child in children:
+            try:
+                if open(f"/proc/{child}/cmdline", "rb").read() == own:
+                    return int(child)
+            except OSError:
+                continue
+    return None
+
+
+def test_a_dead_preparer_costs_no_test(make_area):
+    area = make_area("resume")
+    runner = area.start("runs", "start", "--target", TARGET, "--runname", "pk")
+    preparer = wait_for(lambda: _preparer_pid(runner.pid))
+    wait_for(lambda: len(area.ran()) >= 1)
+    os.kill(preparer, signal.SIGKILL)
+    out, _ = runner.communicate(timeout=60)
+    assert runner.returncode == 0, out
+    assert "preparer ended" in out
+    assert area.table(TARGET, "pk") == {f"t{i}": ("COMPLETED", "PASS") for i in range(1, 7)}
+    assert collections.Counter(area.ran()) == {f"t{i}": 1 for i in range(1, 7)}
 
 
 def test_a_waived_failure_carries_over_to_the_next_run(make_area):

@@ -54,19 +54,67 @@ def test_a_failing_write_rolls_the_whole_flush_back(store, tmp_path):
 
 def test_merged_columns_wait_for_their_interval_unless_everything(store, tmp_path):
     run_id = store.get_or_create_run({"A": "x"}, "r")
-    test_id = store.register_tests(run_id, [("t", "")])[("t", "")]
+    ids = store.register_tests(run_id, [("t", ""), ("u", "")])
     with TestWriter(tmp_path, run_id) as writer:
         rep = StoreReporter(store, writer, run_id, lambda *a: None)
-        ref = rep.ref("t", "", test_id)
-        rep.set_values(ref, {"host": "h1"})
+        t, u = rep.ref("t", "", ids[("t", "")]), rep.ref("u", "", ids[("u", "")])
+        rep.set_values(t, {"host": "h1"})
         rep.flush(everything=False)  # first flush: the interval has long passed
-        rep.set_values(ref, {"host": "h2", "process_id": 9})
-        rep.set_state_status(ref, "RUNNING", "n/a", None)
-        rep.flush(everything=False)  # within the interval: the state goes, the columns wait
-        rec = store.get_test(run_id, test_id)
-        assert (rec.state, rec.host, rec.attemptnum) == ("RUNNING", "h1", 0)
+        rep.set_values(t, {"host": "h2", "process_id": 9})
+        rep.set_values(u, {"host": "h3"})
+        rep.set_state_status(t, "RUNNING", "n/a", None)
+        rep.flush(everything=False)  # within the interval: t's columns go with its state
+        rec_t, rec_u = store.get_test(run_id, t.test_id), store.get_test(run_id, u.test_id)
+        assert (rec_t.state, rec_t.host, rec_t.attemptnum) == ("RUNNING", "h2", 9)
+        assert rec_u.host != "h3"  # u changed no state: its column waits
         assert rep.pending()
         rep.flush()
         assert not rep.pending() and not writer.conn.in_transaction
-    rec = store.get_test(run_id, test_id)
-    assert (rec.host, rec.attemptnum) == ("h2", 9)
+    assert store.get_test(run_id, u.test_id).host == "h3"
+
+
+def _row(store, run_id, test_id):
+    r = store.get_test(run_id, test_id)
+    return (r.state, r.status, r.comment, r.host, r.attemptnum, r.run_duration)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_merged_writes_leave_the_rows_change_by_change_writing_leaves(store, tmp_path, seed):
+    """Random changes of three items and a plain test, flushed at random points: the rows
+    (parent roll-up included) equal those of writing every change on its own."""
+    import random
+
+    rnd = random.Random(seed)
+    keys = [("t", "1"), ("t", "2"), ("t", "3"), ("p", "")]
+    run_id = store.get_or_create_run({"A": "x"}, "merged")
+    oracle = store.get_or_create_run({"A": "x"}, "oracle")
+    ids = store.register_tests(run_id, keys)
+    oracle_ids = store.register_tests(oracle, keys)
+    states = ["LAUNCHED", "REMOTEHOSTSTART", "RUNNING", "COMPLETED", "KILLED", "NOT_STARTED"]
+    statuses = ["n/a", "PASS", "FAIL", "WARN", "ABORT", None]
+    with TestWriter(tmp_path, run_id) as writer:
+        rep = StoreReporter(store, writer, run_id, lambda *a: None)
+        for _ in range(40):
+            key = rnd.choice(keys)
+            ref = rep.ref(key[0], key[1], ids[key])
+            kind = rnd.random()
+            if kind < 0.6:
+                state = rnd.choice([*states, None])
+                status = rnd.choice(statuses)
+                comment = rnd.choice([None, "", "why"])
+                rep.set_state_status(ref, state, status, comment)
+                store.set_test_state_status(oracle, oracle_ids[key], state, status, comment)
+            elif kind < 0.75:
+                values = {"host": rnd.choice(["a", "b"]), "process_id": rnd.randint(1, 9)}
+                rep.set_values(ref, values)
+                store.update_test_fields(oracle, oracle_ids[key], host=values["host"],
+                                         pid=values["process_id"])
+            elif kind < 0.85:
+                rep.step(ref, rnd.choice(["s1", "s2"]), "end", "0", "", "")
+            else:
+                rep.flush(everything=rnd.random() < 0.5)
+        rep.flush()
+    for key in [*keys, ("t", "")]:
+        got = store.get_test_by_name(run_id, *key)
+        want = store.get_test_by_name(oracle, *key)
+        assert _row(store, run_id, got.id) == _row(store, oracle, want.id), key

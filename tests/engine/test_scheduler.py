@@ -245,3 +245,15 @@ def test_launch_budget_zero_holds_ready_jobs_without_blocking_them():
     assert d.launch == [] and d.blocked == []
     assert s.ready_count() == 1 and not s.finished()
     assert launched(s.decide(max_launches=1)) == ["a"]
+
+
+def test_upcoming_peeks_the_next_launches_in_order_without_taking_them():
+    plans = [TestPlan("low", priority=1), TestPlan("high", priority=9), TestPlan("mid", priority=5)]
+    s = sched(plans, limits=Limits(max_concurrent_jobs=1))
+    assert launched(s.decide()) == ["high"]
+    assert [launch.key[0] for launch in s.upcoming(5)] == ["mid", "low"]
+    assert [launch.key[0] for launch in s.upcoming(1)] == ["mid"]
+    finish(s, ("high", ""))
+    assert launched(s.decide()) == ["mid"]  # the peek changed nothing
+    s.cancel(("low", ""))
+    assert s.upcoming(3) == []
