@@ -52,6 +52,10 @@ PREPARER_ENV = "MEGATEST_PREPARER"
 # With a preparer, the work areas of up to this many next ready tests (at most the job
 # limit) are made ahead, while the running ones run; they are LAUNCHED only when a slot frees.
 PREFETCH_MAX = 8
+# Row writes are sent to the store in one transaction at most this often (seconds): readers
+# see a change this much later. Start states never overwrite what a test wrote itself
+# meanwhile (testwrite.RowPatch.guarded), so the delay cannot lose a test's own status.
+FLUSH_INTERVAL = 0.05
 STALE_COMMENT = "the runner died while this test was {state}; it runs again"
 # a work area being made: its result, the test, the config and item it is made from
 Preparing = tuple[Future, "TestRef", "TestConfig", "Item | None"]
@@ -103,6 +107,7 @@ class Runner:
         self._load = Load()
         self._load_at = 0.0
         self._last_launch = 0.0
+        self._flushed_at = 0.0
         self._top_dirs: set[Key] = set()
         self._persisting = False
         self._preparing: dict[Key, Preparing] = {}  # LAUNCHED, work area on its way
@@ -307,7 +312,13 @@ class Runner:
                 delay = self.sched.limits.launch_delay
                 if delay and self.sched.ready_count():
                     wait = min(wait, max(0.0, self._last_launch + delay - now))
-                self.reporter.flush(everything=False)
+                if self.reporter.has_rows():
+                    # queued row writes go out at most FLUSH_INTERVAL after they were made
+                    if now >= self._flushed_at + FLUSH_INTERVAL:
+                        self.reporter.flush(everything=False)
+                        self._flushed_at = now
+                    else:
+                        wait = min(wait, self._flushed_at + FLUSH_INTERVAL - now)
                 if self.launcher.running or self._preparing:
                     self._wait(wait)
                     self._start_prepared()
@@ -567,7 +578,7 @@ class Runner:
             del self._preparing[key]
             try:
                 prepared = future.result()
-                self._set_dirs(key, str(prepared.run_dir), str(prepared.work_area.real_dir))
+                self._set_dirs(key, prepared.work_area.run_dir_str, prepared.work_area.real_dir_str)
                 self.launcher.submit(
                     make_job(self.ctx, config, ref, prepared, self.reporter, self._previous)
                 )

@@ -23,9 +23,9 @@ from megatest.config.items import Item
 from megatest.config.testconfig import TestConfig
 from megatest.engine.request import RunRequest
 from megatest.executor.environment import TestEnvInputs
-from megatest.executor.prepare import RunPreparer, prepare_test
+from megatest.executor.prepare import PreparedTest, RunPreparer
 from megatest.executor.reporter import Reporter, TestRef
-from megatest.executor.steps import StepSpec, TestJob
+from megatest.executor.steps import StepSpec, TestJob, write_step_files
 from megatest.executor.waivers import PreviousRecord
 from megatest.executor.workarea import DEFAULT_MINSPACE_KB
 
@@ -133,11 +133,12 @@ def launch_config(ctx: LaunchContext, plan_config: TestConfig, item: Item | None
     return ctx.read_test(plan_config.name, mode="launch", item=item)
 
 
-def prepare_work(ctx: LaunchContext, config: TestConfig, ref: TestRef, item: Item | None):
+def prepare_work(ctx: LaunchContext, config: TestConfig, ref: TestRef, item: Item | None) -> PreparedTest:
     """The work area, environment and snapshots of one test/item (the executor's prepare_test).
 
-    Only files and directories are touched, nothing of the runner's state, so the driver runs
-    this in a worker thread while its loop goes on with other tests.
+    Only files and directories are touched, nothing of the runner's state, so the driver has
+    this done by its forked preparer while its loop goes on with other tests. The step files
+    (`S.logpro` from `[logpro]`, `Makefile.ezsteps`) are written here too.
     """
     setup = ctx.area.config.setup
     overrides = config.pre_launch_env_overrides
@@ -150,7 +151,8 @@ def prepare_work(ctx: LaunchContext, config: TestConfig, ref: TestRef, item: Ite
         extra={"MT_RUN_ID": str(ctx.run_id), "MT_TEST_ID": str(ref.test_id)},
         **ctx.run_inputs,
     )
-    return prepare_test(
+    # prepare_test with the run's preparer, called directly (this runs for every test)
+    prepared = ctx.preparer.prepare(
         inputs,
         disks=config.disks if config.disks is not None else ctx.area.config.disks,
         test_src_dir=str(config.test_dir),
@@ -158,8 +160,14 @@ def prepare_work(ctx: LaunchContext, config: TestConfig, ref: TestRef, item: Ite
         free_space_script=setup.free_space_script,
         testcopycmd=setup.testcopycmd,
         preclean=ctx.request.cleans,
-        preparer=ctx.preparer,
     )
+    write_step_files(prepared.work_area.run_dir_str, step_specs(config))
+    return prepared
+
+
+def step_specs(config: TestConfig) -> list[StepSpec]:
+    """The test's `[ezsteps]`, each with its inline `[logpro]` rules."""
+    return [StepSpec(s.name, s.command, config.logpro_for(s.name)) for s in config.ezsteps]
 
 
 def make_job(
@@ -177,7 +185,7 @@ def make_job(
     """
     from megatest.executor.waivers import make_waiver_hook
 
-    steps = [StepSpec(s.name, s.command, config.logpro_for(s.name)) for s in config.ezsteps]
+    steps = step_specs(config)
     setup = ctx.area.config.setup
     runtimelim = config.runtimelim if config.runtimelim is not None else setup.runtimelim
     waiver_hook = None
@@ -198,6 +206,7 @@ def make_job(
         runtimelim=runtimelim or None,
         triggers=config.triggers,
         waiver_hook=waiver_hook,
+        steps_prepared=True,  # prepare_work wrote them
     )
 
 

@@ -77,6 +77,10 @@ class StoreReporter:
     def pending(self) -> bool:
         return bool(self._entries or self._fields)
 
+    def has_rows(self) -> bool:
+        """Row writes are queued (plain columns alone wait for their own interval)."""
+        return bool(self._entries)
+
     def ref(self, name: str, path: str, test_id: int) -> TestRef:
         return TestRef(name, path, test_id, self.run_id)
 
@@ -92,7 +96,7 @@ class StoreReporter:
         test_id = _id(test)
         if status == "AUTO":
             # the test-data roll-up reads the row: a call of its own, in order
-            self._call(test_id, "set_state_status", (test_id, state, status, comment))
+            self._call(test, "set_state_status", (test_id, state, status, comment))
         else:
             patch = self._open.get(test_id)
             if patch is None:
@@ -119,18 +123,21 @@ class StoreReporter:
     def add_test_data(self, test: TestRef, rows: Sequence[TestDataRow]) -> None:
         if rows:
             test_id = _id(test)
-            self._call(test_id, "add_test_data", (test_id, [_data_row(r) for r in rows]))
+            self._call(test, "add_test_data", (test_id, [_data_row(r) for r in rows]))
 
     def heartbeat(self, test: TestRef, beat: Heartbeat) -> None:
         test_id = _id(test)
-        self._call(test_id, "heartbeat", (test_id,), {
+        self._call(test, "heartbeat", (test_id,), {
             "cpuload": beat.cpuload if beat.cpuload >= 0 else None,
             "diskfree": beat.diskfree_kb if beat.diskfree_kb >= 0 else None,
         })
 
-    def _call(self, test_id: int, method: str, args: tuple, kwargs: dict | None = None) -> None:
-        """A write that reads or rewrites the test row: later changes start a new patch."""
-        self._open.pop(test_id, None)
+    def _call(self, test: TestRef, method: str, args: tuple, kwargs: dict | None = None) -> None:
+        """A write that reads or rewrites the test row: later changes of the test, and of
+        its sibling items (the parent roll-up reads them), start new patches."""
+        for test_id, patch in list(self._open.items()):
+            if patch.testname == test.test_name:
+                del self._open[test_id]
         self._entries.append((method, args, kwargs or {}))
 
     def current_state_status(self, test: TestRef) -> tuple[str, str] | None:

@@ -12,6 +12,7 @@ import re
 import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 from megatest.errors import ConfigError
@@ -66,16 +67,27 @@ class TestEnvInputs:
 
     @property
     def target(self) -> str:
-        return "/".join(v for _, v in self.keyvals)
+        return "/".join([v for _, v in self.keyvals])
+
+    def with_run_dir(self, run_dir: str) -> TestEnvInputs:
+        """`dataclasses.replace(self, run_dir=run_dir)`: a copy with the same field values
+        (`extra` and the sequences shared, as replace shares them), made without re-running
+        __init__ since it is done for every test."""
+        copy = object.__new__(self.__class__)
+        copy.__dict__.update(self.__dict__)
+        copy.run_dir = run_dir
+        return copy
 
     @property
     def item_path(self) -> str:
-        return "/".join(v for _, v in self.item_vars)
+        return "/".join([v for _, v in self.item_vars]) if self.item_vars else ""
 
 
 def item_info(item_vars: Sequence[tuple[str, str]]) -> str:
     """MT_ITEM_INFO: the item list displayed the way Scheme displays it, `((A 1) (B 2))`."""
-    return "(" + " ".join(f"({k} {v})" for k, v in item_vars) + ")"
+    if not item_vars:
+        return "()"
+    return "(" + " ".join([f"({k} {v})" for k, v in item_vars]) + ")"
 
 
 def parse_setvars(spec: str | Sequence[tuple[str, str]] | None) -> list[tuple[str, str]]:
@@ -217,6 +229,22 @@ def echo_is_run_level(value: str) -> bool:
     return bool(_ECHO_RUN_LEVEL.fullmatch(value)) and not any(n in value for n in _ECHO_PER_TEST_NAMES)
 
 
+class EnvTemplate:
+    """The shared part of the environments EnvCache builds from it: `values` in order, with
+    the per-test variables at `slots` (name, index into run dir, test name, item info, item
+    path); `snapshot_plans` is SnapshotWriter's, kept with the template it was made from."""
+
+    __slots__ = ("values", "slots", "snapshot_plans")
+
+    def __init__(self, values: dict[str, str], slots: list[tuple[str, int]]):
+        self.values = values
+        self.slots = slots
+        self.snapshot_plans: dict[tuple[str, ...], _SnapshotPlan] = {}
+
+
+_UNKNOWN = EnvTemplate({}, [])  # marks a key whose template has not been made yet
+
+
 class EnvCache:
     """The run-level part of many tests' environments, computed once per distinct input.
 
@@ -229,17 +257,22 @@ class EnvCache:
     """
 
     def __init__(self) -> None:
-        self._templates: dict[tuple, tuple[dict[str, str], list[tuple[str, int]]] | None] = {}
+        self._templates: dict[tuple, EnvTemplate | None] = {}
 
     def build(self, inputs: TestEnvInputs) -> dict[str, str] | None:
         """The test's environment, or None when it must be built on its own."""
+        built = self.build_with_template(inputs)
+        return built[0] if built is not None else None
+
+    def build_with_template(self, inputs: TestEnvInputs) -> tuple[dict[str, str], EnvTemplate] | None:
+        """build(), with the template the environment was made from (see SnapshotWriter)."""
         key = self._key(inputs)
-        if key not in self._templates:
-            self._templates[key] = self._template(inputs)
-        template = self._templates[key]
+        template = self._templates.get(key, _UNKNOWN)  # one lookup: the key's hash is not kept
+        if template is _UNKNOWN:
+            template = self._templates[key] = self._template(inputs)
         if template is None:
             return None
-        values, slots = template
+        values, slots = template.values, template.slots
         env = dict(values)
         per_test = (inputs.run_dir, inputs.test_name, item_info(inputs.item_vars), inputs.item_path)
         for name, index in slots:
@@ -250,13 +283,15 @@ class EnvCache:
         for name, value in inputs.extra.items():
             env.pop(name, None)
             env[name] = value
-        return env
+        return env, template
 
     @staticmethod
     def _key(inputs: TestEnvInputs) -> tuple:
         setvars = inputs.setvars
+        base_env = inputs.base_env
         return (
-            tuple(inputs.base_env.items()), inputs.toppath, inputs.area_name, tuple(inputs.keyvals),
+            # names and values as two flat tuples: the same content as the items, hashed faster
+            tuple(base_env), tuple(base_env.values()), inputs.toppath, inputs.area_name, tuple(inputs.keyvals),
             inputs.runname, inputs.linktree, inputs.megatest, tuple(inputs.env_override),
             tuple(inputs.config_vars), tuple(inputs.runconfig_default),
             tuple(inputs.runconfig_target),
@@ -265,7 +300,7 @@ class EnvCache:
         )
 
     @staticmethod
-    def _template(inputs: TestEnvInputs) -> tuple[dict[str, str], list[tuple[str, int]]] | None:
+    def _template(inputs: TestEnvInputs) -> EnvTemplate | None:
         pairs = list(inputs.runconfig_default) + list(inputs.runconfig_target)
         if not all(echo_is_run_level(v) for _, v in pairs):
             return None
@@ -282,7 +317,7 @@ class EnvCache:
                 if value not in _SLOTS:
                     return None  # a slot marker got mixed into another value: build per test
                 slots.append((name, _SLOTS.index(value)))
-        return dict(env), slots
+        return EnvTemplate(dict(env), slots)
 
 
 def launcher_env(inputs: TestEnvInputs, pre_launch_overrides: Sequence[tuple[str, str]] = ()) -> dict[str, str]:
@@ -322,6 +357,13 @@ def _snapshot_lines(key: str, value: str) -> tuple[str, str] | None:
     return f"{prefix}export {key}={sh_quote(value)}", f"{prefix}setenv {key} {csh_quote(value)}"
 
 
+_NOT_WRITTEN = ("", "")
+# the per-test variables (always valid names, never commented out): their lines are made for
+# every test, so they skip the general quoting when the value needs none
+_PLAIN_NAMES = frozenset({"MT_TEST_RUN_DIR", "MT_TEST_NAME", "MT_TEST_ID", "MT_ITEM_INFO",
+                          "MT_ITEMPATH", "MT_RUN_ID"})
+
+
 class SnapshotWriter:
     """Writes many tests' snapshots; the quoted line of each (name, value) is made once.
 
@@ -332,27 +374,112 @@ class SnapshotWriter:
     MAX_CACHED = 200_000  # (name, value) pairs kept; per-test values make it grow
 
     def __init__(self) -> None:
-        self._lines: dict[tuple[str, str], tuple[str, str] | None] = {}
+        # (name, value) -> the megatest.sh and megatest.csh lines, newline included
+        self._lines: dict[tuple[str, str], tuple[str, str]] = {}
 
     def write(self, env: Mapping[str, str], run_dir: str | os.PathLike[str]) -> tuple[Path, Path]:
+        sh_path, csh_path = self.write_files(env, os.fspath(run_dir))
+        return Path(sh_path), Path(csh_path)
+
+    def _line_pair(self, item: tuple[str, str]) -> tuple[str, str]:
+        """The lines of a (name, value) pair not in the cache, now cached."""
+        entry = self._lines[item] = _line_texts(*item)
+        return entry
+
+    def write_files(self, env: Mapping[str, str], run_dir: str) -> tuple[str, str]:
+        """write() returning the two paths as strings."""
         cache = self._lines
         if len(cache) > self.MAX_CACHED:
             cache.clear()
-        sh_lines, csh_lines = [], []
-        for item in env.items():
-            try:
-                lines = cache[item]
-            except KeyError:
-                lines = cache[item] = _snapshot_lines(*item)
-            if lines is not None:
-                sh_lines.append(lines[0])
-                csh_lines.append(lines[1])
-        base = os.fspath(run_dir)
-        sh_path = os.path.join(base, "megatest.sh")
-        csh_path = os.path.join(base, "megatest.csh")
-        _write_file(sh_path, "\n".join(sh_lines) + "\n")
-        _write_file(csh_path, "\n".join(csh_lines) + "\n")
-        return Path(sh_path), Path(csh_path)
+        items = list(env.items())
+        lines = list(map(cache.get, items))  # the loop stays in C: most pairs are known
+        index = 0
+        for _ in range(lines.count(None)):  # the new pairs (a test's own values)
+            index = lines.index(None, index)
+            lines[index] = self._line_pair(items[index])
+        return self._write_texts(
+            run_dir, "".join(map(itemgetter(0), lines)), "".join(map(itemgetter(1), lines))
+        )
+
+    def write_from_template(self, env: Mapping[str, str], template: EnvTemplate,
+                            moved: tuple[str, ...], run_dir: str) -> tuple[str, str]:
+        """write_files() of an environment EnvCache built from `template` (same files).
+
+        `moved`: the names set after the template's values (item variables, then `extra`), in
+        order. The lines of the template's fixed values are joined once per template and
+        `moved`; only the per-test variables' lines are made for each test.
+        """
+        plan = template.snapshot_plans.get(moved)
+        if plan is None:
+            plan = template.snapshot_plans[moved] = self._plan(template, moved)
+        sh, csh = plan.sh[:], plan.csh[:]
+        # the per-test values are mostly new: their lines are made, not cached
+        for hole, name in zip(plan.holes, plan.names, strict=True):
+            sh[hole], csh[hole] = _line_texts(name, env[name])
+        return self._write_texts(run_dir, "".join(sh), "".join(csh))
+
+    def _plan(self, template: EnvTemplate, moved: tuple[str, ...]) -> _SnapshotPlan:
+        """The key order EnvCache.build gives (template order; each moved name popped and set
+        again at the end) split into the fixed lines' text and the per-test names between."""
+        per_test = {name for name, _ in template.slots} | set(moved)
+        order = [name for name in template.values if name not in moved]
+        tail: list[str] = []
+        for name in moved:
+            if name in tail:
+                tail.remove(name)
+            tail.append(name)
+        plan = _SnapshotPlan()
+        chunk_sh: list[str] = []
+        chunk_csh: list[str] = []
+        for name in order + tail:
+            if name in per_test:
+                plan.sh += ("".join(chunk_sh), "")
+                plan.csh += ("".join(chunk_csh), "")
+                plan.holes.append(len(plan.sh) - 1)
+                plan.names.append(name)
+                chunk_sh, chunk_csh = [], []
+            else:
+                item = (name, template.values[name])
+                lines = self._lines.get(item) or self._line_pair(item)
+                chunk_sh.append(lines[0])
+                chunk_csh.append(lines[1])
+        plan.sh.append("".join(chunk_sh))
+        plan.csh.append("".join(chunk_csh))
+        return plan
+
+    @staticmethod
+    def _write_texts(run_dir: str, sh_text: str, csh_text: str) -> tuple[str, str]:
+        if run_dir and not run_dir.endswith("/"):
+            sh_path, csh_path = f"{run_dir}/megatest.sh", f"{run_dir}/megatest.csh"
+        else:
+            sh_path = os.path.join(run_dir, "megatest.sh")
+            csh_path = os.path.join(run_dir, "megatest.csh")
+        # an empty file still holds its one newline, as "\n".join([]) + "\n" gives
+        _write_file(sh_path, sh_text or "\n")
+        _write_file(csh_path, csh_text or "\n")
+        return sh_path, csh_path
+
+
+class _SnapshotPlan:
+    """Snapshot text of one template: the fixed text of each file in order (`sh`, `csh`),
+    with an empty hole at `holes[i]` for the lines of per-test variable `names[i]`."""
+
+    __slots__ = ("sh", "csh", "holes", "names")
+
+    def __init__(self) -> None:
+        self.sh: list[str] = []
+        self.csh: list[str] = []
+        self.holes: list[int] = []
+        self.names: list[str] = []
+
+
+def _line_texts(name: str, value: str) -> tuple[str, str]:
+    """The megatest.sh and megatest.csh lines of one variable, newline included ("": none)."""
+    if name in _PLAIN_NAMES and "'" not in value and "!" not in value and "\n" not in value:
+        # what _snapshot_lines gives such a pair (quoting changes nothing inside '...')
+        return f"export {name}='{value}'\n", f"setenv {name} '{value}'\n"
+    lines = _snapshot_lines(name, value)
+    return (f"{lines[0]}\n", f"{lines[1]}\n") if lines is not None else _NOT_WRITTEN
 
 
 def _write_file(path: str, text: str) -> None:
@@ -360,9 +487,11 @@ def _write_file(path: str, text: str) -> None:
     data = text.encode("utf-8", "surrogateescape")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        written = os.write(fd, data) if data else 0  # all of it, for a regular file
+        if written < len(data):  # a short write goes on
+            view = memoryview(data)[written:]
+            while view:
+                view = view[os.write(fd, view):]
     finally:
         os.close(fd)
 

@@ -7,7 +7,6 @@ process; nothing touches os.environ.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,12 @@ from megatest.executor.workarea import (
 class PreparedTest:
     work_area: WorkArea
     env: dict[str, str]
-    snapshots: tuple[Path, Path]  # megatest.sh, megatest.csh
+    snapshot_paths: tuple[str, str]  # megatest.sh, megatest.csh
+
+    @property
+    def snapshots(self) -> tuple[Path, Path]:
+        """megatest.sh and megatest.csh."""
+        return Path(self.snapshot_paths[0]), Path(self.snapshot_paths[1])
 
     @property
     def run_dir(self) -> Path:
@@ -40,8 +44,8 @@ class PreparedTest:
     def job(self, test: TestRef, reporter: Reporter, *, steps: Sequence[StepSpec | tuple[str, str]] = (),
             **kwargs: Any) -> TestJob:
         """A TestJob running in this work area with this environment (kwargs: see TestJob)."""
-        return TestJob(test, run_dir=self.run_dir, env=self.env, reporter=reporter, steps=steps,
-                       **kwargs)
+        return TestJob(test, run_dir=self.work_area.run_dir_str, env=self.env, reporter=reporter,
+                       steps=steps, **kwargs)
 
 
 class RunPreparer:
@@ -85,13 +89,21 @@ class RunPreparer:
         if preclean:
             remove_work_area(work_area.real_dir, None)
             work_area = create()
-        inputs = dataclasses.replace(env_inputs, run_dir=str(work_area.run_dir))
-        real_dir = str(work_area.real_dir)
+        inputs = env_inputs.with_run_dir(work_area.run_dir_str)
+        real_dir = work_area.real_dir_str
         copy_test_source(test_src_dir, real_dir, testcopycmd=testcopycmd, env=inputs.base_env,
                          copier=self.copier)
-        env = build_test_env(inputs, cwd=real_dir, cache=self.env_cache)
-        snapshots = self.snapshots.write(env, real_dir)
-        return PreparedTest(work_area, env, snapshots)
+        built = self.env_cache.build_with_template(inputs)
+        if built is None:  # the test's environment is built on its own (build_test_env)
+            env = build_test_env(inputs, cwd=real_dir)
+            return PreparedTest(work_area, env, self.snapshots.write_files(env, real_dir))
+        env, template = built
+        # the names EnvCache set after the template's values, in order
+        moved = tuple(inputs.extra) if not inputs.item_vars else (
+            *[name for name, _ in inputs.item_vars], *inputs.extra)
+        return PreparedTest(
+            work_area, env, self.snapshots.write_from_template(env, template, moved, real_dir)
+        )
 
 
 def prepare_test(

@@ -83,6 +83,31 @@ def logpro_file_text(step: str, rules: str) -> str:
     return f";; rules for step {step}\n;; written by megatest from the testconfig [logpro] section\n{rules}\n"
 
 
+def write_step_files(run_dir: str, steps: Sequence[StepSpec], *, makefile: bool = True) -> None:
+    """Write `[logpro]` rules to `S.logpro` (unless the file came with the test source) and
+    the `Makefile.ezsteps` rules for every step, in one go before the first step runs."""
+    rules: list[str] = []
+    for step in steps:
+        logpro_path = os.path.join(run_dir, f"{step.name}.logpro")
+        has_logpro = os.path.exists(logpro_path)
+        if step.logpro_rules is not None and not has_logpro:
+            Path(logpro_path).write_text(logpro_file_text(step.name, step.logpro_rules))
+            has_logpro = True
+        if makefile:
+            rules += [f"{step.name}.log :", f"\t{step.command} > {step.name}.log 2>&1"]
+            if has_logpro:
+                rules.append(f"\tlogpro {step.name}.logpro {step.name}.html < {step.name}.log")
+            rules += [f"{step.name} : {step.name}.log", ""]
+    if rules:
+        # one open and one write: appended as a whole, like the original's file
+        fd = os.open(os.path.join(run_dir, "Makefile.ezsteps"),
+                     os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o666)
+        try:
+            os.write(fd, ("\n".join(rules) + "\n").encode("utf-8", "surrogateescape"))
+        finally:
+            os.close(fd)
+
+
 def resolve_runscript(runscript: str, test_src_dir: str | None) -> str:
     """`/` in the name: as is. Else `<test src>/<name>` when executable, else looked up on PATH.
 
@@ -201,6 +226,7 @@ class TestJob:
         kill_grace: float = 5.0,
         heartbeat_interval: float = 3.0,
         write_makefile: bool = True,
+        steps_prepared: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ):
         self.test = test
@@ -217,6 +243,7 @@ class TestJob:
         self.kill_grace = kill_grace
         self.heartbeat_interval = heartbeat_interval
         self.write_makefile = write_makefile
+        self.steps_prepared = steps_prepared  # write_step_files already ran for this work area
         self.clock = clock
 
         self.phase = "new"  # new -> running -> (killing ->) done
@@ -408,28 +435,8 @@ class TestJob:
         events.append(StepStarted(self.test, step.name, self._child.pid, log))
 
     def _prepare_steps(self) -> None:
-        """Write `[logpro]` rules to `S.logpro` (unless the file came with the test source) and
-        the `Makefile.ezsteps` rules for every step, in one go before the first step runs."""
-        rules: list[str] = []
-        for step in self.steps:
-            logpro_path = os.path.join(self.run_dir, f"{step.name}.logpro")
-            has_logpro = os.path.exists(logpro_path)
-            if step.logpro_rules is not None and not has_logpro:
-                Path(logpro_path).write_text(logpro_file_text(step.name, step.logpro_rules))
-                has_logpro = True
-            if self.write_makefile:
-                rules += [f"{step.name}.log :", f"\t{step.command} > {step.name}.log 2>&1"]
-                if has_logpro:
-                    rules.append(f"\tlogpro {step.name}.logpro {step.name}.html < {step.name}.log")
-                rules += [f"{step.name} : {step.name}.log", ""]
-        if rules:
-            # one open and one write: appended as a whole, like the original's file
-            fd = os.open(os.path.join(self.run_dir, "Makefile.ezsteps"),
-                         os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o666)
-            try:
-                os.write(fd, ("\n".join(rules) + "\n").encode("utf-8", "surrogateescape"))
-            finally:
-                os.close(fd)
+        if not self.steps_prepared:
+            write_step_files(self.run_dir, self.steps, makefile=self.write_makefile)
 
     def _child_ended(self, rc: int, now: float, events: list[Event]) -> None:
         sig = -rc if rc < 0 else None

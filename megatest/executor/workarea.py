@@ -6,6 +6,8 @@ Link tree:      `<linktree>/<target>/<runname>/<test>[/<itempath>]` -> the real 
 
 from __future__ import annotations
 
+import errno
+import functools
 import os
 import shutil
 import stat
@@ -28,18 +30,62 @@ class Disk:
     free_kb: int
 
 
-@dataclass(frozen=True)
 class WorkArea:
-    """Where one test runs."""
+    """Where one test runs.
 
-    real_dir: Path  # on the disk (the row's `shortdir`)
-    link_path: Path | None  # in the link tree (the row's `rundir`); None without [disks]
-    disk: Disk | None
+    The paths are kept as the strings they were made from; the Path objects are built on
+    first use (most runs only ever need the strings, and a prepared test is pickled from the
+    preparer process to the runner).
+    """
+
+    __slots__ = ("real_dir_str", "link_path_str", "disk", "_paths")
+
+    def __init__(self, real_dir: str | os.PathLike[str], link_path: str | os.PathLike[str] | None,
+                 disk: Disk | None):
+        self.real_dir_str = os.fspath(real_dir)  # on the disk (the row's `shortdir`)
+        # in the link tree (the row's `rundir`); None without [disks]
+        self.link_path_str = os.fspath(link_path) if link_path is not None else None
+        self.disk = disk
+        self._paths: tuple[Path, Path | None] | None = None
+
+    def _path_objects(self) -> tuple[Path, Path | None]:
+        if self._paths is None:
+            link = self.link_path_str
+            self._paths = (Path(self.real_dir_str), Path(link) if link is not None else None)
+        return self._paths
+
+    @property
+    def real_dir(self) -> Path:
+        return self._path_objects()[0]
+
+    @property
+    def link_path(self) -> Path | None:
+        return self._path_objects()[1]
 
     @property
     def run_dir(self) -> Path:
         """The path the test sees as MT_TEST_RUN_DIR: the link when there is one."""
-        return self.link_path if self.link_path is not None else self.real_dir
+        return self.link_path if self.link_path_str is not None else self.real_dir
+
+    @property
+    def run_dir_str(self) -> str:
+        """run_dir as a string."""
+        link = self.link_path_str
+        return link if link is not None else self.real_dir_str
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.real_dir, self.link_path, self.disk) == (other.real_dir, other.link_path, other.disk)
+
+    def __hash__(self) -> int:
+        return hash((self.real_dir, self.link_path, self.disk))
+
+    def __repr__(self) -> str:
+        return f"WorkArea(real_dir={self.real_dir!r}, link_path={self.link_path!r}, disk={self.disk!r})"
+
+    def __reduce__(self) -> tuple:
+        return (WorkArea, (self.real_dir_str, self.link_path_str, self.disk))
 
 
 def free_space_kb(path: str, free_space_script: str | None = None) -> int:
@@ -127,7 +173,24 @@ class DiskChooser:
         return disk
 
 
+def path_text(path: str) -> str:
+    """`str(Path(path))`: the path the run uses in its environment and database rows.
+
+    A path with no empty or `.` component and no trailing slash is returned as it is, without
+    building a Path (the usual case: the configured disk and link tree joined with names that
+    were checked); anything else goes through Path.
+    """
+    if (
+        "//" in path or "/./" in path or path.endswith(("/", "/.")) or path.startswith("./")
+        or path in ("", ".")
+    ):
+        return str(Path(path))
+    return path
+
+
 def _check_component(kind: str, value: str) -> None:
+    if "/" not in value and "\0" not in value and value not in ("", ".", ".."):
+        return  # one plain name: the usual case, nothing more to check
     if value in ("", ".", "..") or value.startswith("/") or "\0" in value:
         raise ConfigError(f"{kind} {value!r} cannot be used in a run directory path")
     if any(part in ("", ".", "..") for part in value.split("/")):
@@ -140,13 +203,20 @@ def relative_test_path(target: str, runname: str, test: str, item_path: str = ""
 
 
 def _relative_test_path(target: str, runname: str, test: str, item_path: str = "") -> str:
-    _check_component("target", target)
-    _check_component("run name", runname)
+    run_part = _run_part(target, runname)
     _check_component("test name", test)
     if item_path:
         _check_component("item path", item_path)
-        return f"{target}/{runname}/{test}/{item_path}"
-    return f"{target}/{runname}/{test}"
+        return f"{run_part}/{test}/{item_path}"
+    return f"{run_part}/{test}"
+
+
+@functools.lru_cache(maxsize=64)
+def _run_part(target: str, runname: str) -> str:
+    """`<target>/<runname>`, checked once per run (a refused one raises, and is not kept)."""
+    _check_component("target", target)
+    _check_component("run name", runname)
+    return f"{target}/{runname}"
 
 
 def _make_dir(path: str) -> None:
@@ -164,18 +234,20 @@ def link_symlink(link: Path | str, dest: Path | str) -> None:
     """Make `link` a symlink to `dest`, replacing an old or dangling link atomically."""
     link_s, dest_s = os.fspath(link), os.fspath(dest)
     try:
-        if os.readlink(link_s) == dest_s:
-            return  # already right (a rerun of the test)
+        os.symlink(dest_s, link_s)  # the usual case: a new link, made in one call
+        return
     except FileNotFoundError:
+        os.makedirs(os.path.dirname(link_s), exist_ok=True)
+    except OSError as exc:
+        # something is there, or the link cannot be made: look at what is there
         try:
-            os.symlink(dest_s, link_s)  # the usual case: a new link, made in one call
-            return
+            if os.readlink(link_s) == dest_s:
+                return  # already right (a rerun of the test)
         except FileNotFoundError:
-            os.makedirs(os.path.dirname(link_s), exist_ok=True)
-        except FileExistsError:
-            pass  # made meanwhile: replaced below
-    except OSError:
-        pass  # not a link: checked below
+            if not isinstance(exc, FileExistsError):
+                raise exc from None  # nothing there: the link cannot be made (permissions...)
+        except OSError:
+            pass  # not a link: checked below
     _replace_link(Path(link_s), dest_s)
 
 
@@ -211,7 +283,7 @@ def create_work_area(
     if disk is None:
         real = Path(test_src_dir) / "tmp_run"
         real.mkdir(parents=True, exist_ok=True)
-        return WorkArea(real, None, None)
+        return WorkArea(str(real), None, None)
     rel = _relative_test_path(target, runname, test_name, item_path)
     real_s = f"{disk.path.rstrip('/')}/{rel}"
     _make_dir(real_s)
@@ -225,7 +297,7 @@ def create_work_area(
             os.unlink(parent)  # left over from a run of the test before it had items
         _make_dir(parent)
     link_symlink(link_s, real_s)
-    return WorkArea(Path(real_s), Path(link_s), disk)
+    return WorkArea(path_text(real_s), path_text(link_s), disk)
 
 
 def copy_test_source(
@@ -271,21 +343,27 @@ class SourceCopier:
     """
 
     def __init__(self) -> None:
-        self._listings: dict[str, tuple[list[tuple[str, str]], set[tuple[int, int]]]] = {}
+        self._listings: dict[str, tuple[list[tuple[str, str]], set[tuple[int, int]], str]] = {}
 
     def forget(self, src: str) -> None:
         self._listings.pop(src, None)
 
     def copy(self, src: str, dest: str) -> None:
         known = self._listings.get(src)
+        src_st = None  # the source directory's own stat, when the listing has just read it
         if known is None:
-            known = self._listings[src] = self._list(src)
-        listing, src_dirs = known
-        _make_dir(dest)
-        st = os.stat(dest)
-        if (st.st_dev, st.st_ino) in src_dirs or os.path.abspath(dest).startswith(
-            os.path.abspath(src).rstrip("/") + "/"
-        ):
+            listing, src_dirs, src_st = self._list(src)
+            known = self._listings[src] = (listing, src_dirs, os.path.abspath(src).rstrip("/") + "/")
+        listing, src_dirs, src_prefix = known
+        try:
+            st = os.stat(dest)  # the usual case: the run directory was just made
+        except FileNotFoundError:
+            _make_dir(dest)
+            st = os.stat(dest)
+        else:
+            if not stat.S_ISDIR(st.st_mode):
+                raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), dest)
+        if (st.st_dev, st.st_ino) in src_dirs or os.path.abspath(dest).startswith(src_prefix):
             _copy_tree(Path(src), Path(dest))  # inside its own source: skip it there
             return
         dirs: list[str] = []
@@ -305,16 +383,23 @@ class SourceCopier:
         # directory modes and times last, deepest first (writing into them changes them)
         for rel in reversed(dirs):
             _copy_dir_stat(f"{src}/{rel}", f"{dest}/{rel}")
-        _copy_dir_stat(src, dest)
+        if src_st is None:
+            src_st = os.stat(src)
+        mode = stat.S_IMODE(src_st.st_mode)
+        if mode != stat.S_IMODE(st.st_mode):
+            # an equal mode needs no chmod: utime below changes the ctime all the same
+            os.chmod(dest, mode)
+        os.utime(dest, ns=(src_st.st_atime_ns, src_st.st_mtime_ns))
 
     @staticmethod
-    def _list(src: str) -> tuple[list[tuple[str, str]], set[tuple[int, int]]]:
-        """(kind, relative path) of everything under src, parents before children, and the
+    def _list(src: str) -> tuple[list[tuple[str, str]], set[tuple[int, int]], os.stat_result]:
+        """(kind, relative path) of everything under src, parents before children; the
         (device, inode) of src and its real subdirectories (a destination among them lies
-        inside the source)."""
+        inside the source); and src's own stat, read after its listing (reading a directory
+        can change its access time), which a copy made right away uses for src's mode and times
+        as it would read them after copying the files."""
         out: list[tuple[str, str]] = []
-        st = os.stat(src)
-        dirs = {(st.st_dev, st.st_ino)}
+        dirs: set[tuple[int, int]] = set()
         pending = [""]
         while pending:
             rel_dir = pending.pop()
@@ -330,7 +415,9 @@ class SourceCopier:
                         dirs.add((dst.st_dev, dst.st_ino))
                     else:
                         out.append(("f", rel))
-        return out, dirs
+        st = os.stat(src)
+        dirs.add((st.st_dev, st.st_ino))
+        return out, dirs, st
 
 
 def _copy_file(src: str, dest: str) -> None:
@@ -345,12 +432,15 @@ def _copy_file(src: str, dest: str) -> None:
             _remove_path(Path(dest))  # a link (O_NOFOLLOW) or a directory is in the way
             fout = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:
-            offset = 0
+            offset, size = 0, st.st_size
             while True:
-                sent = os.sendfile(fout, fin, offset, max(st.st_size - offset, 1 << 20))
+                count = max(size - offset, 1 << 20)
+                sent = os.sendfile(fout, fin, offset, count)
                 if not sent:
                     break
                 offset += sent
+                if offset == size and sent < count:
+                    break  # all fstat saw, and the file ended before `count`: no need to ask again
             os.fchmod(fout, stat.S_IMODE(st.st_mode))
             os.utime(fout, ns=(st.st_atime_ns, st.st_mtime_ns))
         finally:

@@ -14,6 +14,7 @@ USES exists in megatest.store.schema.
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -86,8 +87,16 @@ class RowPatch:
     comment: str | None = None
     started: int | None = None  # event_time, when a START_TIME_STATES state was written
     fields: dict[str, Any] | None = None  # UPDATABLE_TEST_FIELDS columns (pid -> attemptnum)
+    # only start states (LAUNCHED, REMOTEHOSTSTART, RUNNING) merged: written only over a
+    # row that is not started or still starting, never over what the test itself or a user
+    # wrote meanwhile (COMPLETED by `-test-status`, KILLREQ by `runs kill`)
+    guarded: bool = True
+    seq: int = 0  # order of the last change among all patches (the item rolled up last)
 
     def change(self, state: str | None, status: str | None, comment: str | None) -> None:
+        self.seq = next(_CHANGE_ORDER)
+        if state not in model.RUNNING_STATES:
+            self.guarded = False
         if state is not None:
             self.state = state
             if state in model.START_TIME_STATES:
@@ -97,6 +106,11 @@ class RowPatch:
         if comment is not None:
             self.comment = comment
 
+
+_CHANGE_ORDER = itertools.count(1)
+
+# What a guarded RowPatch may be written over.
+_STARTABLE = ("NOT_STARTED", "LAUNCHED", "REMOTEHOSTSTART", "RUNNING")
 
 # A call TestWriter.apply makes in order: (method name, positional args, keyword args).
 Call = tuple[str, tuple[Any, ...], dict[str, Any]]
@@ -226,18 +240,19 @@ class TestWriter:
     def apply(self, entries: Sequence[RowPatch | Call]) -> None:
         """Write merged row patches and other calls in order, inside a batch.
 
-        A patch is one UPDATE of its row; an item's parent is rolled up once per batch run of
-        its items' patches, from the last patched item, before any other call that could read
-        the parent and at the end, which leaves the parent as item-by-item writing would. A
-        patch of a row that does not exist is a StoreError (the whole batch rolls back)."""
+        A patch is one UPDATE of its row; an item's parent is rolled up once per run of its
+        items' patches, from the item changed last (`seq`), before any other call and at the
+        end, which leaves the parent as item-by-item writing would (callers close the open
+        patches of a test's items before queueing another call for any of them). A patch of a
+        row that does not exist is a StoreError (the whole batch rolls back)."""
         if not self.in_batch:
             raise UsageError("TestWriter.apply must run inside writer.batch()")
         dirty: dict[str, RowPatch] = {}  # testname -> its last patched item
         for entry in entries:
             if isinstance(entry, RowPatch):
                 self._patch_row(entry)
-                if entry.item_path:
-                    dirty.pop(entry.testname, None)  # keep insertion order = last written
+                last = dirty.get(entry.testname)
+                if entry.item_path and (last is None or entry.seq > last.seq):
                     dirty[entry.testname] = entry
                 continue
             method, args, kwargs = entry
@@ -259,13 +274,24 @@ class TestWriter:
             columns.update(_field_columns(patch.fields))  # written after the states, as before
         if not columns:
             return
-        names = sorted(columns)  # names come from allow-lists, never from input
-        cursor = self.conn.execute(
-            f"UPDATE tests SET {', '.join(f'{k}=?' for k in names)} WHERE id=?",
-            (*(columns[k] for k in names), patch.test_id),
-        )
-        if cursor.rowcount == 0:
+        if self._update_row(patch.test_id, columns, guarded=patch.guarded):
+            return
+        if self.conn.execute("SELECT 1 FROM tests WHERE id=?", (patch.test_id,)).fetchone() is None:
             raise StoreError(f"run {self.run_id} has no test {patch.test_id}")
+        # someone else moved the row on: its state stays, the plain columns are still ours
+        if patch.fields:
+            self._update_row(patch.test_id, _field_columns(patch.fields), guarded=False)
+
+    def _update_row(self, test_id: int, columns: Mapping[str, Any], *, guarded: bool) -> bool:
+        names = sorted(columns)  # names come from allow-lists, never from input
+        where = "id=?"
+        if guarded:
+            where += f" AND state IN ({', '.join('?' * len(_STARTABLE))})"
+        cursor = self.conn.execute(
+            f"UPDATE tests SET {', '.join(f'{k}=?' for k in names)} WHERE {where}",
+            (*(columns[k] for k in names), test_id, *(_STARTABLE if guarded else ())),
+        )
+        return cursor.rowcount > 0
 
     def _roll_up_parents(self, dirty: dict[str, RowPatch]) -> None:
         for testname, patch in dirty.items():

@@ -78,10 +78,14 @@ def _row(store, run_id, test_id):
     return (r.state, r.status, r.comment, r.host, r.attemptnum, r.run_duration)
 
 
+LIFE = ["NOT_STARTED", "LAUNCHED", "REMOTEHOSTSTART", "RUNNING", "RUNNING", "COMPLETED"]
+
+
 @pytest.mark.parametrize("seed", range(12))
 def test_merged_writes_leave_the_rows_change_by_change_writing_leaves(store, tmp_path, seed):
-    """Random changes of three items and a plain test, flushed at random points: the rows
-    (parent roll-up included) equal those of writing every change on its own."""
+    """Random lives of three items and a plain test (started, running, completed, reset and
+    started again), flushed at random points: the rows (parent roll-up included) equal those
+    of writing every change on its own."""
     import random
 
     rnd = random.Random(seed)
@@ -90,16 +94,19 @@ def test_merged_writes_leave_the_rows_change_by_change_writing_leaves(store, tmp
     oracle = store.get_or_create_run({"A": "x"}, "oracle")
     ids = store.register_tests(run_id, keys)
     oracle_ids = store.register_tests(oracle, keys)
-    states = ["LAUNCHED", "REMOTEHOSTSTART", "RUNNING", "COMPLETED", "KILLED", "NOT_STARTED"]
+    stage = dict.fromkeys(keys, 0)
     statuses = ["n/a", "PASS", "FAIL", "WARN", "ABORT", None]
     with TestWriter(tmp_path, run_id) as writer:
         rep = StoreReporter(store, writer, run_id, lambda *a: None)
-        for _ in range(40):
+        for _ in range(60):
             key = rnd.choice(keys)
             ref = rep.ref(key[0], key[1], ids[key])
             kind = rnd.random()
             if kind < 0.6:
-                state = rnd.choice([*states, None])
+                stage[key] = (stage[key] + 1) % len(LIFE) if rnd.random() < 0.8 else stage[key]
+                state = LIFE[stage[key]]
+                if state == "COMPLETED" and rnd.random() < 0.3:
+                    state = "KILLED"
                 status = rnd.choice(statuses)
                 comment = rnd.choice([None, "", "why"])
                 rep.set_state_status(ref, state, status, comment)
@@ -118,3 +125,27 @@ def test_merged_writes_leave_the_rows_change_by_change_writing_leaves(store, tmp
         got = store.get_test_by_name(run_id, *key)
         want = store.get_test_by_name(oracle, *key)
         assert _row(store, run_id, got.id) == _row(store, oracle, want.id), key
+
+
+@pytest.mark.parametrize("theirs", [("COMPLETED", "WARN"), ("KILLREQ", "n/a")])
+def test_a_start_state_never_overwrites_what_the_test_or_a_user_wrote(store, tmp_path, theirs):
+    run_id = store.get_or_create_run({"A": "x"}, "r")
+    test_id = store.register_tests(run_id, [("t", "")])[("t", "")]
+    with TestWriter(tmp_path, run_id) as writer:
+        rep = StoreReporter(store, writer, run_id, lambda *a: None)
+        ref = rep.ref("t", "", test_id)
+        rep.set_state_status(ref, "LAUNCHED", "n/a", "")
+        rep.flush()
+        rep.set_state_status(ref, "REMOTEHOSTSTART", "n/a", None)
+        rep.set_values(ref, {"process_id": 4242})
+        rep.set_state_status(ref, "RUNNING", None, None)
+        # the test's own `-test-status` (or `runs kill`) lands before the runner's flush
+        store.set_test_state_status(run_id, test_id, *theirs)
+        rep.flush()
+        rec = store.get_test(run_id, test_id)
+        assert (rec.state, rec.status) == theirs
+        assert rec.attemptnum == 4242  # the runner's plain columns are still written
+        rep.set_state_status(ref, "COMPLETED", "PASS", None)  # the runner's verdict is not a start
+        rep.flush()
+    assert (store.get_test(run_id, test_id).state, store.get_test(run_id, test_id).status) == (
+        "COMPLETED", "PASS")
