@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -41,26 +42,39 @@ def root(
 
 # Sections, in the order `--help` lists them. A section is registered only once it has
 # real commands.
-def _register() -> None:
-    from megatest.cli import query
-
-    app.add_typer(query.app, name="query", help=query.__doc__)
-    from megatest.cli import runs
-
-    app.add_typer(runs.app, name="runs", help=runs.__doc__)
-    from megatest.cli import test
-
-    app.add_typer(test.app, name="test", help=test.__doc__)
-    from megatest.cli import db
-
-    app.add_typer(db.app, name="db", help=db.__doc__)
+SECTIONS = ("query", "runs", "test", "db")
 
 
-_register()
+def _register(only: str | None = None) -> None:
+    """Add the sections (each module's `app`) to the root; `only`: just that one, because
+    Typer reads the signature of every registered command at each start."""
+    import importlib
+
+    for name in SECTIONS if only is None else (only,):
+        module = importlib.import_module(f"megatest.cli.{name}")
+        app.add_typer(module.app, name=name, help=module.__doc__)
+
+
+def _section_of(args: list[str]) -> str | None:
+    """The section `args` run, when nothing else is needed (no root help, no completion)."""
+    if os.environ.get("_MEGATEST_COMPLETE"):
+        return None
+    rest = iter(args)
+    for arg in rest:
+        if arg == "--area":
+            next(rest, None)
+        elif arg.startswith("--area="):
+            continue
+        elif arg.startswith("-"):
+            return None  # --help, --version, completion options: the whole tree
+        else:
+            return arg if arg in SECTIONS else None
+    return None
 
 
 def run_app(args: list[str]) -> int:
     """Run the app on `args`; return the exit code instead of raising SystemExit."""
+    _register(_section_of(args))
     try:
         app(args=args, prog_name="megatest", standalone_mode=True)
     except SystemExit as exc:

@@ -193,7 +193,7 @@ def make_job(
         waiver_hook = make_waiver_hook(
             _str_section(config, "waivers"),
             _str_section(config, "waiver_rules"),
-            run_dir=str(prepared.run_dir),
+            run_dir=prepared.work_area.run_dir_str,
             env=prepared.env,
             previous=previous,
         )

@@ -454,8 +454,8 @@ class TestJob:
 
     def _step_ended(self, command_exit: int | None, sig: int | None, now: float, events: list[Event]) -> None:
         step = self.steps[self._step_index]
-        logpro_path = Path(self.run_dir) / f"{step.name}.logpro"
-        uses_logpro = logpro_path.exists()
+        logpro_path = os.path.join(self.run_dir, f"{step.name}.logpro")
+        uses_logpro = os.path.exists(logpro_path)
         code = command_exit
         comment = ""
         logfile = ""
@@ -463,7 +463,7 @@ class TestJob:
             html_name = f"{step.name}.html"
             try:
                 result = logpro.run_logpro(
-                    logpro_path, Path(self.run_dir) / f"{step.name}.log",
+                    Path(logpro_path), Path(self.run_dir) / f"{step.name}.log",
                     Path(self.run_dir) / html_name, env=self.env,
                 )
                 code = result.exit_code  # logpro's verdict replaces the command's exit code
