@@ -95,14 +95,20 @@ def display(value: object) -> str:
 
 
 class Config:
-    """Sections of ordered keys, the environment after the read, and its diagnostics."""
+    """Sections of ordered keys, the environment after the read, and its diagnostics.
 
-    __slots__ = ("data", "env", "diagnostics")
+    `dynamic`: the read expanded a `#{...}` directive, ran or deferred a `[system ...]`
+    value, or read an [include] or [scriptinc]; a config that is not dynamic reads the same
+    whatever the environment (a re-read with other variables set would give the same data).
+    """
+
+    __slots__ = ("data", "env", "diagnostics", "dynamic")
 
     def __init__(self, env: MutableMapping[str, str] | None = None):
         self.data: dict[str, dict[str, Value]] = {}
         self.env: MutableMapping[str, str] = env if env is not None else dict(os.environ)
         self.diagnostics: list[Diagnostic] = []
+        self.dynamic = False
 
     def lookup(self, section: str, key: str) -> Value | None:
         sec = self.data.get(section)
@@ -319,6 +325,7 @@ class _Reader:
                 line = line[:-1] + lines[idx]
                 idx += 1
             if rights != "return-string" and "#{" in line:
+                cfg.dynamic = True
                 line = expand(line, rights, name, lineno)
             if settings and settings.get("trim-trailing-spaces", "no") != "no":
                 line = line.rstrip(" \t\n")
@@ -371,12 +378,15 @@ class _Reader:
                 settings[groups[0]] = groups[1]
                 var_flag = lead = None
             elif kind == L.INCLUDE:
+                cfg.dynamic = True
                 self._include(src, groups[0], section, lineno)
                 var_flag = lead = None
             elif kind == L.SCRIPT:
+                cfg.dynamic = True
                 self._scriptinc(src, groups[0], groups[1], section, lineno)
                 var_flag = lead = None
             elif kind == L.KEY_SYS:
+                cfg.dynamic = True
                 p = perm(section)  # the CURRENT section here, unlike the line reading
                 if p:
                     key, cmd = groups

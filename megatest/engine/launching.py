@@ -124,11 +124,13 @@ def skip_reason(
 def launch_config(ctx: LaunchContext, plan_config: TestConfig, item: Item | None) -> TestConfig:
     """The testconfig as the launch reads it: shell calls run, item variables set.
 
-    A plain test whose config has no deferred value reads the same either way, so the
-    planning read is reused (this keeps big runs cheap).
+    A config with no deferred value reads the same either way for a plain test, and for an
+    item too when nothing in it depends on the environment (no `#{...}`, [system],
+    [include], [scriptinc]: Config.dynamic), so the planning read is reused (this keeps big
+    runs cheap).
     """
     deferred = any(callable(v) for s in plan_config.raw.data.values() for v in s.values())
-    if item is None and not deferred:
+    if not deferred and (item is None or not plan_config.raw.dynamic):
         return plan_config
     return ctx.read_test(plan_config.name, mode="launch", item=item)
 
@@ -161,7 +163,8 @@ def prepare_work(ctx: LaunchContext, config: TestConfig, ref: TestRef, item: Ite
         testcopycmd=setup.testcopycmd,
         preclean=ctx.request.cleans,
     )
-    write_step_files(prepared.work_area.run_dir_str, step_specs(config))
+    write_step_files(prepared.work_area.run_dir_str, step_specs(config),
+                     first_log=not config.runscript)
     return prepared
 
 

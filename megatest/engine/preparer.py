@@ -158,7 +158,14 @@ class PreparerProcess:
 
 def _lower_priority() -> None:
     """The runner and the tests' processes come first when the cores are busy: a test start
-    (the runner waits for its exec) must not queue behind work that is only ahead of time."""
+    (the runner waits while the new process execs) must not queue behind work that is only
+    ahead of time. SCHED_IDLE yields at once to any other task (a nice level still lets the
+    preparer finish its time slice first); where it is missing, a nice level."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        return
+    except (AttributeError, OSError):
+        pass
     try:
         os.nice(PREPARER_NICENESS)
     except OSError:

@@ -83,9 +83,18 @@ def logpro_file_text(step: str, rules: str) -> str:
     return f";; rules for step {step}\n;; written by megatest from the testconfig [logpro] section\n{rules}\n"
 
 
-def write_step_files(run_dir: str, steps: Sequence[StepSpec], *, makefile: bool = True) -> None:
+def write_step_files(run_dir: str, steps: Sequence[StepSpec], *, makefile: bool = True,
+                     first_log: bool = False) -> None:
     """Write `[logpro]` rules to `S.logpro` (unless the file came with the test source) and
-    the `Makefile.ezsteps` rules for every step, in one go before the first step runs."""
+    the `Makefile.ezsteps` rules for every step, in one go before the first step runs.
+
+    `first_log`: also create (empty) the first step's log, which its start would create:
+    only when nothing runs before that step (no runscript). Creating a file is the costliest
+    part of starting a short step, and the runner waits for it while the process starts;
+    made here, ahead, it is off that path."""
+    if first_log and steps:
+        os.close(os.open(os.path.join(run_dir, f"{steps[0].name}.log"),
+                         os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666))
     rules: list[str] = []
     for step in steps:
         logpro_path = os.path.join(run_dir, f"{step.name}.logpro")

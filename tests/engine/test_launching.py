@@ -29,3 +29,40 @@ def test_leftover_test_processes_are_found_by_their_environment(tmp_path):
     finally:
         child.kill()
         child.wait()
+
+
+def _context(tmp_path, tests: dict[str, str]):
+    from megatest.config.area import open_area
+    from megatest.engine.launching import LaunchContext
+    from megatest.engine.request import RunRequest
+
+    (tmp_path / "megatest.config").write_text(
+        "[fields]\nSYSTEM TEXT\n\n[setup]\nlinktree #{getenv MT_RUN_AREA_HOME}/lt\n"
+    )
+    (tmp_path / "runconfigs.config").write_text("[default]\n\n[x]\n")
+    for name, text in tests.items():
+        (tmp_path / "tests" / name).mkdir(parents=True)
+        (tmp_path / "tests" / name / "testconfig").write_text(text)
+    area = open_area(tmp_path, target="x", reqtarg=False, env=dict(os.environ))
+    return LaunchContext.build(area, RunRequest(area=tmp_path, target="x", runname="r"), 1)
+
+
+def test_an_item_reuses_the_plan_read_only_when_nothing_depends_on_the_environment(tmp_path):
+    from megatest.config.items import Item
+    from megatest.engine.launching import launch_config
+
+    ctx = _context(tmp_path, {
+        "plain": "[items]\nN 1 2\n\n[ezsteps]\nrun echo $N\n",
+        "getenv": "[items]\nN 1 2\n\n[ezsteps]\nrun echo #{getenv N}\n",
+    })
+    item = Item((("N", "2"),))
+    plain = ctx.read_test("plain")
+    assert launch_config(ctx, plain, item) is plain
+    reread = ctx.read_test("plain", mode="launch", item=item)
+    assert [(s.name, s.command) for s in reread.ezsteps] == [(s.name, s.command) for s in plain.ezsteps]
+    assert reread.raw.data == plain.raw.data
+
+    dynamic = ctx.read_test("getenv")
+    at_launch = launch_config(ctx, dynamic, item)
+    assert at_launch is not dynamic
+    assert [s.command for s in at_launch.ezsteps] == ["echo 2"]
