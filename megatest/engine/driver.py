@@ -20,12 +20,11 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
 from megatest.engine.model import RUNNING_STATES, Key, Limits, Load, Row, TestPlan, full_name
-from megatest.engine.preparer import PreparationFailed
+from megatest.engine.preparer import Outcome, PreparationFailed
 from megatest.engine.progress import GOOD, Progress, label
 from megatest.engine.request import RunRequest
 from megatest.engine.rerun import CLEANRERUN_STATES, CLEANRERUN_STATUSES, RerunPolicy
@@ -58,7 +57,7 @@ PREFETCH_MAX = 8
 FLUSH_INTERVAL = 0.05
 STALE_COMMENT = "the runner died while this test was {state}; it runs again"
 # a work area being made: its result, the test, the config and item it is made from
-Preparing = tuple[Future, "TestRef", "TestConfig", "Item | None"]
+Preparing = tuple[Outcome, "TestRef", "TestConfig", "Item | None"]
 
 
 @dataclass
@@ -335,11 +334,11 @@ class Runner:
 
     def _shutdown(self) -> None:
         """SIGINT/SIGTERM: kill what runs (INCOMPLETE/KILLED, rerun next time), then stop."""
-        for future, _ref, _config, _item in self._prefetched.values():
-            future.cancel()
+        for outcome, _ref, _config, _item in self._prefetched.values():
+            outcome.cancel()
         self._prefetched.clear()
-        for future, ref, _config, _item in self._preparing.values():
-            future.cancel()
+        for outcome, ref, _config, _item in self._preparing.values():
+            outcome.cancel()
             self.reporter.write(ref, "INCOMPLETE", "KILLED", f"runner got {self._stop}")
         self._preparing.clear()
         self.launcher.kill_all(f"runner got {self._stop}", state="INCOMPLETE", status="KILLED")
@@ -515,9 +514,9 @@ class Runner:
                  into: dict[Key, Preparing] | None = None) -> None:
         """Have the test's work area made: by the preparer (picked up in _wait), else here.
         `into` _prefetched: made ahead, never here."""
-        future: Future = Future()
+        outcome = Outcome()
         table = self._preparing if into is None else into
-        table[key] = (future, ref, config, item)
+        table[key] = (outcome, ref, config, item)
         preparer = self._preparer
         if preparer is not None and not preparer.broken:
             name = key[0]
@@ -537,11 +536,11 @@ class Runner:
     def _prepare_here(self, key: Key) -> None:
         from megatest.engine.launching import prepare_work
 
-        future, ref, config, item = self._preparing[key]
+        outcome, ref, config, item = self._preparing[key]
         try:
-            future.set_result(prepare_work(self.ctx, config, ref, item))
+            outcome.set_result(prepare_work(self.ctx, config, ref, item))
         except (MegatestError, OSError) as exc:
-            future.set_exception(exc)
+            outcome.set_exception(exc)
 
     def _collect_prepared(self) -> None:
         """Results of the preparer; if it is gone, what it had is made here."""
@@ -572,12 +571,12 @@ class Runner:
     def _start_prepared(self) -> None:
         from megatest.engine.launching import make_job
 
-        for key, (future, ref, config, _item) in list(self._preparing.items()):
-            if not future.done():
+        for key, (outcome, ref, config, _item) in list(self._preparing.items()):
+            if not outcome.done():
                 continue
             del self._preparing[key]
             try:
-                prepared = future.result()
+                prepared = outcome.result()
                 self._set_dirs(key, prepared.work_area.run_dir_str, prepared.work_area.real_dir_str)
                 self.launcher.submit(
                     make_job(self.ctx, config, ref, prepared, self.reporter, self._previous)

@@ -35,6 +35,39 @@ class PreparationFailed(Exception):
     """The child could not prepare a test; the text is its error's one line."""
 
 
+class Outcome:
+    """A work area on its way: done once its result or its error is set (one thread only,
+    so none of concurrent.futures' locking)."""
+
+    __slots__ = ("_done", "_value", "_error")
+
+    def __init__(self) -> None:
+        self._done = False
+        self._value: Any = None
+        self._error: BaseException | None = None
+
+    def done(self) -> bool:
+        return self._done
+
+    def set_result(self, value: Any) -> None:
+        self._value, self._done = value, True
+
+    def set_exception(self, error: BaseException) -> None:
+        self._error, self._done = error, True
+
+    def cancel(self) -> None:
+        if not self._done:
+            self.set_exception(PreparationFailed("cancelled"))
+
+    def result(self) -> Any:
+        """The value, or the error raised; only once done."""
+        if not self._done:
+            raise RuntimeError("the work area is not made yet")
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 class PreparerProcess:
     """One forked worker and the two pipes to it. Requests are answered in order."""
 

@@ -22,11 +22,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from megatest.engine.helpers import SELF_STATUS_MARK
-from megatest.executor.logpro import TestDataRow
 from megatest.executor.reporter import Heartbeat, TestRef
 from megatest.store.testwrite import Call, RowPatch
 
 if TYPE_CHECKING:
+    from megatest.executor.logpro import TestDataRow
     from megatest.store.lean import LeanStore as Store
     from megatest.store.testwrite import TestWriter
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from megatest.executor.logpro import TestDataRow
+if TYPE_CHECKING:
+    from megatest.executor.logpro import TestDataRow
 
 
 @dataclass(frozen=True)

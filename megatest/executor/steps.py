@@ -15,14 +15,13 @@ import re
 import select
 import shlex
 import signal
-import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from megatest.errors import ConfigError
-from megatest.executor import exitcodes, logpro
+from megatest.executor import exitcodes
 from megatest.executor import triggers as trigger_mod
 from megatest.executor.events import (
     Event,
@@ -169,7 +168,7 @@ def _host_values() -> dict[str, str]:
     """The `host` and `uname` of every test this process runs (read once)."""
     uname = os.uname()
     return {
-        "host": socket.gethostname(),
+        "host": uname.nodename,  # what socket.gethostname() answers, without importing it
         "uname": f"{uname.sysname} {uname.release} {uname.version} {uname.machine}",
     }
 
@@ -469,6 +468,8 @@ class TestJob:
         comment = ""
         logfile = ""
         if uses_logpro:
+            from megatest.executor import logpro  # only areas with rule files pay for it
+
             html_name = f"{step.name}.html"
             try:
                 result = logpro.run_logpro(
