@@ -122,6 +122,12 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temp dir")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="mt-bench-"))
+    # this environment may set PYTHONDONTWRITEBYTECODE: without .pyc files every megatest
+    # start would compile the package first, which is not what users run
+    import megatest
+
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(megatest.__file__).parent)],
+                   stdout=subprocess.DEVNULL, check=False)
     try:
         print(f"{args.tests} commands `true`, 2 at a time, best of {args.repeat}; "
               f"{os.cpu_count()} cores; in {root}")
