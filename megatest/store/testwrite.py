@@ -295,12 +295,10 @@ class TestWriter:
 
     def _roll_up_parents(self, dirty: dict[str, RowPatch]) -> None:
         for testname, patch in dirty.items():
-            state, status = patch.state, patch.status
-            if state is None or status is None:
-                row = self.conn.execute(
-                    "SELECT state, status FROM tests WHERE id=?", (patch.test_id,)
-                ).fetchone()
-                state, status = row
+            # the item's row as written (a guarded patch may have left someone else's state)
+            state, status = self.conn.execute(
+                "SELECT state, status FROM tests WHERE id=?", (patch.test_id,)
+            ).fetchone()
             self._roll_up_parent(patch.test_id, testname, state, status)
         dirty.clear()
 

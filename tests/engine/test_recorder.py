@@ -149,3 +149,19 @@ def test_a_start_state_never_overwrites_what_the_test_or_a_user_wrote(store, tmp
         rep.flush()
     assert (store.get_test(run_id, test_id).state, store.get_test(run_id, test_id).status) == (
         "COMPLETED", "PASS")
+
+
+def test_an_item_state_kept_by_the_guard_is_what_its_parent_rolls_up(store, tmp_path):
+    run_id = store.get_or_create_run({"A": "x"}, "r")
+    ids = store.register_tests(run_id, [("t", "1"), ("t", "2")])
+    store.set_test_state_status(run_id, ids[("t", "2")], "COMPLETED", "PASS")
+    with TestWriter(tmp_path, run_id) as writer:
+        rep = StoreReporter(store, writer, run_id, lambda *a: None)
+        one = rep.ref("t", "1", ids[("t", "1")])
+        rep.set_state_status(one, "LAUNCHED", "n/a", "")
+        rep.flush()
+        rep.set_state_status(one, "RUNNING", "n/a", None)
+        store.set_test_state_status(run_id, ids[("t", "1")], "COMPLETED", "FAIL")  # the test's own
+        rep.flush()
+    top = store.get_test_by_name(run_id, "t", "")
+    assert (top.state, top.status) == ("COMPLETED", "FAIL")
