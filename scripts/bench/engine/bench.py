@@ -30,6 +30,9 @@ VENV_BIN = Path(sys.executable).parent
 
 
 def timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
+    # every tool starts from a quiet file system: the files the setup (or the previous tool)
+    # left in the page cache are written out first, not during the next tool's run
+    os.sync()
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, text=True)
