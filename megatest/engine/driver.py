@@ -512,13 +512,14 @@ class Runner:
 
     def _prepare(self, key: Key, ref: TestRef, config: TestConfig, item: Item | None,
                  into: dict[Key, Preparing] | None = None) -> None:
-        """Have the test's work area made: by the preparer (picked up in _wait), else here.
-        `into` _prefetched: made ahead, never here."""
+        """Have the test's work area made: ahead (`into` _prefetched) by the preparer, picked
+        up in _wait; for a launched test, here and now (a launch never waits for the
+        preparer to get a turn on cores the tests keep busy)."""
         outcome = Outcome()
         table = self._preparing if into is None else into
         table[key] = (outcome, ref, config, item)
         preparer = self._preparer
-        if preparer is not None and not preparer.broken:
+        if into is not None and preparer is not None and not preparer.broken:
             name = key[0]
             # the child has its own copy of the configs read before the fork
             known = name in self._forked_configs and self.configs.get(name) is config

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 _HEADER = struct.Struct("!I")
-PREPARER_NICENESS = 5
+PREPARER_NICENESS = 10
 
 # What the child does with a request: (key, payload) -> result; raising one of `errors`
 # sends the error's text back instead.
@@ -191,14 +191,9 @@ class PreparerProcess:
 
 def _lower_priority() -> None:
     """The runner and the tests' processes come first when the cores are busy: a test start
-    (the runner waits while the new process execs) must not queue behind work that is only
-    ahead of time. SCHED_IDLE yields at once to any other task (a nice level still lets the
-    preparer finish its time slice first); where it is missing, a nice level."""
-    try:
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-        return
-    except (AttributeError, OSError):
-        pass
+    (the runner waits while the new process execs) should not queue behind work that is
+    only ahead of time. A nice level, not SCHED_IDLE: an idle-class preparer starves while
+    the tests keep every core busy, and a launch may be waiting for its work area."""
     try:
         os.nice(PREPARER_NICENESS)
     except OSError:
