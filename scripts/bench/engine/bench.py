@@ -9,8 +9,9 @@ times (wall clock, best of --repeat):
   lit        LLVM `lit -j2` (PyPI lit) with one ShTest file per command
   ctest      `ctest -j2` (CMake) with one add_test per command
 
-and a second Megatest shape: 10 tests x 100 items. Prints each time and every ratio; a
-missing peer is reported instead of a number.
+and two more Megatest shapes: 10 tests x 100 items, and 300 tests at 50 jobs against
+`xargs -P50` (a launch must never queue behind work made ahead). Prints each time and every
+ratio; a missing peer is reported instead of a number.
 
     .venv/bin/python scripts/bench/engine/bench.py [--tests 1000] [--repeat 3]
 """
@@ -42,12 +43,12 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> float
     return elapsed
 
 
-def write_area(root: Path, tests: int, items: int = 0) -> Path:
+def write_area(root: Path, tests: int, items: int = 0, jobs: int = 2) -> Path:
     area = root / ("area" if not items else f"area_items{items}")
     (area / "runs").mkdir(parents=True)
     (area / "megatest.config").write_text(
         "[fields]\nSYSTEM TEXT\nRELEASE TEXT\n\n"
-        "[setup]\nmax_concurrent_jobs 2\nlinktree #{getenv MT_RUN_AREA_HOME}/lt\n\n"
+        f"[setup]\nmax_concurrent_jobs {jobs}\nlinktree #{{getenv MT_RUN_AREA_HOME}}/lt\n\n"
         "[disks]\ndisk0 #{getenv MT_RUN_AREA_HOME}/runs\n"
     )
     (area / "runconfigs.config").write_text("[default]\n\n[bench/x]\n")
@@ -149,12 +150,28 @@ def main() -> int:
         times[f"megatest 10x{args.tests // 10} items"] = best(
             lambda: megatest_run(items_area, f"r{next(counter)}"), args.repeat
         )
+        # wide: many jobs at once (launches must not queue behind anything), against xargs
+        wide_n = max(1, args.tests * 3 // 10)
+        wide_args = root / "wide-args.txt"
+        wide_args.write_text("x\n" * wide_n)
+        times[f"xargs -P50, {wide_n}"] = best(
+            lambda: timed(["xargs", "-P50", "-n1", "-a", str(wide_args), "true"], root),
+            args.repeat,
+        )
+        wide_area = write_area(root / "wide", wide_n, jobs=50)
+        times[f"megatest -j50, {wide_n}"] = best(
+            lambda: megatest_run(wide_area, f"r{next(counter)}"), args.repeat
+        )
 
         width = max(len(k) for k in times)
         for name, value in times.items():
             shown = f"{value:8.2f} s" if isinstance(value, float) else value
             print(f"  {name:<{width}}  {shown}")
         print("ratios (megatest / peer):")
+        wide = f"megatest -j50, {wide_n}"
+        value, base = times[wide], times[f"xargs -P50, {wide_n}"]
+        if isinstance(value, float) and isinstance(base, float):
+            print(f"  {wide} / xargs -P50 = {value / base:6.2f}")
         for mt_name in ("megatest", f"megatest 10x{args.tests // 10} items"):
             mt = times[mt_name]
             for peer in ("xargs", "make", "lit", "ctest"):
