@@ -397,13 +397,6 @@ def _is_under(path: str, top: str) -> bool:
     return len(path) == len(top) or top[-1] == "/" or path[len(top)] == "/"
 
 
-def resolved_path(path: str | os.PathLike[str]) -> str:
-    """`str(Path(path).resolve())`, cheaper for the usual absolute, symlink-free path."""
-    text = _path_text(path)
-    real = _real_or_none("", text) if text is not None else None
-    return real if real is not None else str(Path(path).resolve())
-
-
 def _real_or_none(real: str, rest: str) -> str | None:
     """The real path of `real` + "/" + `rest`, when `real` is a real path ("" for "/") and
     every component of `rest` exists and is not a symlink: os.path.realpath then keeps each

@@ -111,6 +111,7 @@ class Runner:
         self._persisting = False
         self._preparing: dict[Key, Preparing] = {}  # LAUNCHED, work area on its way
         self._prefetched: dict[Key, Preparing] = {}  # ready, not launched, work area made ahead
+        self._not_ahead: set[Key] = set()  # ready tests whose work area waits for their launch
         self._preparer: PreparerProcess | None = None
         self._forked_configs: frozenset[str] = frozenset()
 
@@ -465,8 +466,6 @@ class Runner:
 
         Only with a preparer (it works on the other core), never for a test with `[skip]`
         rules (they are judged at launch), and at most min(job limit, PREFETCH_MAX) ahead."""
-        from megatest.engine.launching import launch_config
-
         if self._preparer is None:
             return
         want = min(self.sched.limits.max_concurrent_jobs, PREFETCH_MAX)
@@ -474,15 +473,27 @@ class Runner:
             return
         for launch in self.sched.upcoming(want):
             key = launch.key
-            if key in self._prefetched or key in self._preparing:
+            if key in self._prefetched or key in self._preparing or key in self._not_ahead:
                 continue
-            try:
-                config = launch_config(self.ctx, launch.plan.payload, launch.item)  # type: ignore[arg-type]
-            except (MegatestError, OSError):
-                continue  # its launch says what is wrong
-            if config.skip is not None:
+            config = self._config_ahead(launch)
+            if config is None:
+                self._not_ahead.add(key)  # decided once: the queue is looked at every turn
                 continue
             self._prepare(key, self._ref(key), config, launch.item, into=self._prefetched)
+
+    def _config_ahead(self, launch: Launch) -> TestConfig | None:
+        """The launch-time config of a test whose work area may be made ahead, else None:
+        `[skip]` rules are judged at launch, and a read that fails is reported at launch."""
+        from megatest.engine.launching import launch_config
+
+        plan_config = launch.plan.payload
+        if plan_config.skip is not None:  # type: ignore[union-attr]
+            return None  # no launch-time read needed to know
+        try:
+            config = launch_config(self.ctx, plan_config, launch.item)  # type: ignore[arg-type]
+        except (MegatestError, OSError):
+            return None
+        return config if config.skip is None else None
 
     # ----------------------------------------------------------------- work areas
 

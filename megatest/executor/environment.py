@@ -264,8 +264,12 @@ class EnvCache:
         built = self.build_with_template(inputs)
         return built[0] if built is not None else None
 
-    def build_with_template(self, inputs: TestEnvInputs) -> tuple[dict[str, str], EnvTemplate] | None:
-        """build(), with the template the environment was made from (see SnapshotWriter)."""
+    def build_with_template(
+        self, inputs: TestEnvInputs
+    ) -> tuple[dict[str, str], EnvTemplate, tuple[str, ...]] | None:
+        """build(), with the template the environment was made from and the names set after
+        the template's values, in order (item variables, then `extra`): what
+        SnapshotWriter.write_from_template needs."""
         key = self._key(inputs)
         template = self._templates.get(key, _UNKNOWN)  # one lookup: the key's hash is not kept
         if template is _UNKNOWN:
@@ -283,7 +287,7 @@ class EnvCache:
         for name, value in inputs.extra.items():
             env.pop(name, None)
             env[name] = value
-        return env, template
+        return env, template, (*(name for name, _ in inputs.item_vars), *inputs.extra)
 
     @staticmethod
     def _key(inputs: TestEnvInputs) -> tuple:

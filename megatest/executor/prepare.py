@@ -97,10 +97,7 @@ class RunPreparer:
         if built is None:  # the test's environment is built on its own (build_test_env)
             env = build_test_env(inputs, cwd=real_dir)
             return PreparedTest(work_area, env, self.snapshots.write_files(env, real_dir))
-        env, template = built
-        # the names EnvCache set after the template's values, in order
-        moved = tuple(inputs.extra) if not inputs.item_vars else (
-            *[name for name, _ in inputs.item_vars], *inputs.extra)
+        env, template, moved = built
         return PreparedTest(
             work_area, env, self.snapshots.write_from_template(env, template, moved, real_dir)
         )

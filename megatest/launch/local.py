@@ -42,9 +42,6 @@ class LocalLauncher:
     def running(self) -> int:
         return len(self._jobs)
 
-    def jobs(self) -> list[TestJob]:
-        return list(self._jobs.values())
-
     def job(self, test: TestRef) -> TestJob | None:
         return self._jobs.get(test)
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from megatest.errors import StoreError
-from megatest.store import migrations, paths, schema
+from megatest.store import migrations, paths, schema, sqlite_conn
 from megatest.store.keys_schema import add_key_columns, rebuild_unique_index
 from megatest.store.progress import Progress
 
@@ -173,38 +173,32 @@ class _Converter:
         c = self.conn
         c.execute("ATTACH DATABASE ? AS m", (str(path),))
         try:
-            c.execute("BEGIN")
-            keys = self.legacy_keys()
-            have = {r[1] for r in c.execute('PRAGMA m.table_info("runs")')}
-            for name, ftype in keys:  # key columns, without touching the keys table yet
-                if name not in have:
-                    c.execute(f'ALTER TABLE m.runs ADD COLUMN "{name}" {ftype}')
-            for table in MAIN_COPY_TABLES:
-                if table in self.legacy:
-                    cols = _common(self.legacy[table], _columns(c, "m", table))
-                    c.execute(f'INSERT INTO m."{table}" ({cols}) SELECT {cols} FROM legacy."{table}"')
-            c.execute("UPDATE m.runs SET locked=1 WHERE state='locked'")
-            c.execute("INSERT INTO m.test_ids (id, run_id) "
-                      "SELECT id, coalesce(run_id, -1) FROM legacy.tests")
-            counted = ", ".join(f"{t} INTEGER" for t in schema.RUN_TABLES)
-            c.execute(f"CREATE TABLE m.{PROGRESS_TABLE} (unit INTEGER PRIMARY KEY, {counted})")
-            c.execute("COMMIT")
-        except BaseException:
-            if c.in_transaction:
-                c.execute("ROLLBACK")
-            raise
+            with sqlite_conn.transaction(c):
+                keys = self.legacy_keys()
+                have = {r[1] for r in c.execute('PRAGMA m.table_info("runs")')}
+                for name, ftype in keys:  # key columns, without touching the keys table yet
+                    if name not in have:
+                        c.execute(f'ALTER TABLE m.runs ADD COLUMN "{name}" {ftype}')
+                for table in MAIN_COPY_TABLES:
+                    if table in self.legacy:
+                        cols = _common(self.legacy[table], _columns(c, "m", table))
+                        c.execute(f'INSERT INTO m."{table}" ({cols}) SELECT {cols} FROM legacy."{table}"')
+                c.execute("UPDATE m.runs SET locked=1 WHERE state='locked'")
+                c.execute("INSERT INTO m.test_ids (id, run_id) "
+                          "SELECT id, coalesce(run_id, -1) FROM legacy.tests")
+                counted = ", ".join(f"{t} INTEGER" for t in schema.RUN_TABLES)
+                c.execute(f"CREATE TABLE m.{PROGRESS_TABLE} (unit INTEGER PRIMARY KEY, {counted})")
         finally:
             c.execute("DETACH DATABASE m")
         # keys table rows came over verbatim; keys missing from it (none normally) are added,
         # and the unique index over (runname, keys) is built.
         main = sqlite3.connect(str(path), isolation_level=None)
         try:
-            main.execute("BEGIN")
-            stored = [r[0] for r in main.execute("SELECT fieldname FROM keys ORDER BY id")]
-            add_key_columns(main.execute, [k for k in keys if k[0] not in stored])
-            names = [r[0] for r in main.execute("SELECT fieldname FROM keys ORDER BY id")]
-            rebuild_unique_index(main.execute, names)
-            main.execute("COMMIT")
+            with sqlite_conn.transaction(main):
+                stored = [r[0] for r in main.execute("SELECT fieldname FROM keys ORDER BY id")]
+                add_key_columns(main.execute, [k for k in keys if k[0] not in stored])
+                names = [r[0] for r in main.execute("SELECT fieldname FROM keys ORDER BY id")]
+                rebuild_unique_index(main.execute, names)
         finally:
             main.close()
 
@@ -256,23 +250,18 @@ class _Converter:
         try:
             c.execute("PRAGMA r.journal_mode=OFF")
             c.execute("PRAGMA r.synchronous=OFF")
-            c.execute("BEGIN")
-            if "tests" in sources:
-                cols = _common(self.legacy["tests"], list(schema.column_names("tests")))
-                inserted["tests"] = c.execute(
-                    f"INSERT INTO r.tests ({cols}) SELECT {cols} FROM {sources['tests']} "
-                    f"WHERE {tests_where}", params).rowcount
-            for table in schema.TEST_CHILD_TABLES:
-                if table in sources:
-                    cols = _common(self.legacy[table], list(schema.column_names(table)))
-                    inserted[table] = c.execute(
-                        f'INSERT INTO r."{table}" ({cols}) SELECT {cols} FROM '
-                        f"{sources[table]} WHERE {children_where}").rowcount
-            c.execute("COMMIT")
-        except BaseException:
-            if c.in_transaction:
-                c.execute("ROLLBACK")
-            raise
+            with sqlite_conn.transaction(c):
+                if "tests" in sources:
+                    cols = _common(self.legacy["tests"], list(schema.column_names("tests")))
+                    inserted["tests"] = c.execute(
+                        f"INSERT INTO r.tests ({cols}) SELECT {cols} FROM {sources['tests']} "
+                        f"WHERE {tests_where}", params).rowcount
+                for table in schema.TEST_CHILD_TABLES:
+                    if table in sources:
+                        cols = _common(self.legacy[table], list(schema.column_names(table)))
+                        inserted[table] = c.execute(
+                            f'INSERT INTO r."{table}" ({cols}) SELECT {cols} FROM '
+                            f"{sources[table]} WHERE {children_where}").rowcount
         finally:
             c.execute("DETACH DATABASE r")
         return inserted
@@ -384,11 +373,10 @@ def convert(area_root: str | Path, *, progress: bool = False,
                     + "); run `megatest db migrate` again to redo the run databases")
             if orphan_file.is_file() and orphan_rows == 0:
                 _remove_db(orphan_file)
-            staging.execute("BEGIN")
-            staging.execute(f"DROP TABLE {PROGRESS_TABLE}")
-            staging.execute("INSERT OR REPLACE INTO metadat (var, val) VALUES "
-                            "('LEGACY_SOURCE', ?)", (str(conv.legacy_path),))
-            staging.execute("COMMIT")
+            with sqlite_conn.transaction(staging):
+                staging.execute(f"DROP TABLE {PROGRESS_TABLE}")
+                staging.execute("INSERT OR REPLACE INTO metadat (var, val) VALUES "
+                                "('LEGACY_SOURCE', ?)", (str(conv.legacy_path),))
             staging.execute("PRAGMA journal_mode=DELETE")  # checkpoint: one self-contained file
             staging.close()
             os.sync()  # run dbs were written without fsync; make them durable before publishing

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from megatest.errors import StoreError
@@ -116,10 +116,17 @@ def connect(db_path: str | os.PathLike) -> sqlite3.Connection:
     return conn
 
 
-@contextmanager
-def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def immediate(conn: sqlite3.Connection) -> AbstractContextManager[sqlite3.Connection]:
     """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error) on an autocommit connection."""
-    conn.execute("BEGIN IMMEDIATE")
+    return transaction(conn, "BEGIN IMMEDIATE")
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection, begin: str = "BEGIN") -> Iterator[sqlite3.Connection]:
+    """`begin` ... COMMIT, ROLLBACK on error, on an autocommit connection. Plain BEGIN for
+    work over attached databases that must not all be write-locked at the start (a
+    read-only source among them)."""
+    conn.execute(begin)
     try:
         yield conn
     except BaseException:
