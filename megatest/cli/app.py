@@ -45,20 +45,36 @@ def root(
 SECTIONS = ("query", "runs", "test", "db")
 
 
-def _register(only: str | None = None) -> None:
-    """Add the sections (each module's `app`) to the root; `only`: just that one, because
-    Typer reads the signature of every registered command at each start."""
+def _register(only: str | None = None, command: str | None = None) -> None:
+    """Add the sections (each module's `app`) to the root; `only`: just that one, and of it
+    just `command` when it names one, because Typer reads the signature of every registered
+    command at each start."""
+    import copy
     import importlib
 
     for name in SECTIONS if only is None else (only,):
         module = importlib.import_module(f"megatest.cli.{name}")
-        app.add_typer(module.app, name=name, help=module.__doc__)
+        section = module.app
+        chosen = [info for info in section.registered_commands if _command_name(info) == command]
+        if chosen:
+            section = copy.copy(section)  # the module's own app keeps every command
+            section.registered_commands = chosen
+        app.add_typer(section, name=name, help=module.__doc__)
 
 
-def _section_of(args: list[str]) -> str | None:
-    """The section `args` run, when nothing else is needed (no root help, no completion)."""
+def _command_name(info: typer.models.CommandInfo) -> str | None:
+    """The name Typer gives a registered command (its function's name, dashed, by default)."""
+    if info.name:
+        return info.name
+    callback = info.callback
+    return callback.__name__.lower().replace("_", "-") if callback is not None else None
+
+
+def _section_of(args: list[str]) -> tuple[str | None, str | None]:
+    """The section and command `args` run, when nothing else is needed (no root help, no
+    completion); the command is None when the word after the section is an option."""
     if os.environ.get("_MEGATEST_COMPLETE"):
-        return None
+        return None, None
     rest = iter(args)
     for arg in rest:
         if arg == "--area":
@@ -66,15 +82,18 @@ def _section_of(args: list[str]) -> str | None:
         elif arg.startswith("--area="):
             continue
         elif arg.startswith("-"):
-            return None  # --help, --version, completion options: the whole tree
+            return None, None  # --help, --version, completion options: the whole tree
+        elif arg not in SECTIONS:
+            return None, None
         else:
-            return arg if arg in SECTIONS else None
-    return None
+            command = next(rest, None)
+            return arg, command if command is not None and not command.startswith("-") else None
+    return None, None
 
 
 def run_app(args: list[str]) -> int:
     """Run the app on `args`; return the exit code instead of raising SystemExit."""
-    _register(_section_of(args))
+    _register(*_section_of(args))
     try:
         app(args=args, prog_name="megatest", standalone_mode=True)
     except SystemExit as exc:

@@ -206,13 +206,15 @@ class MegatestConfig:
         directory providing a name wins. Sorted by name."""
         found: dict[str, Path] = {}
         for folder in self.tests_paths:
+            # names and os.path, not Path objects: an area may hold thousands of tests
             try:
-                entries = sorted(folder.iterdir())
+                names = os.listdir(folder)
             except OSError:
                 continue
-            for entry in entries:
-                if entry.name not in found and (entry / "testconfig").is_file():
-                    found[entry.name] = entry
+            base = str(folder)
+            for name in names:
+                if name not in found and os.path.isfile(os.path.join(base, name, "testconfig")):
+                    found[name] = folder / name
         return dict(sorted(found.items()))
 
 

@@ -9,6 +9,7 @@ original leaks them into the runner's environment.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Collection, Mapping, MutableMapping
@@ -364,7 +365,7 @@ def _resolve_pair(
     same error if both fail). A test dir inside the area is walked on from the area's real
     path: only its own components (`tests`, the name) are looked at again."""
     top_text = _path_text(toppath)
-    top = _real_or_none("", top_text) if top_text is not None else None
+    top = _real_top(top_text) if top_text is not None else None
     dir_text = _path_text(test_dir)
     folder = None
     if dir_text is not None:
@@ -377,6 +378,13 @@ def _resolve_pair(
     if top is None:
         top = str(Path(toppath).resolve())
     return folder, top
+
+
+@functools.lru_cache(maxsize=32)
+def _real_top(top_text: str) -> str | None:
+    """_real_or_none of an area's top folder, looked at once per process: a run reads every
+    testconfig against the same one."""
+    return _real_or_none("", top_text)
 
 
 def _path_text(path: object) -> str | None:
