@@ -405,6 +405,8 @@ class Runner:
             self.ids.update(self.store.register_tests(self.run_id, missing))
 
     def _apply(self, decision) -> None:
+        if not decision:
+            return  # most turns: a child ended, nothing new to start
         # registrations and blocked reasons are the scheduler's own decisions: persist them
         # without echoing them back into it (a reset echoed after the launch decision would
         # take a job that is already launched out of its running set)

@@ -192,7 +192,7 @@ def make_job(
     setup = ctx.area.config.setup
     runtimelim = config.runtimelim if config.runtimelim is not None else setup.runtimelim
     waiver_hook = None
-    if previous is not None:
+    if previous is not None and config.raw.section("waivers"):
         waiver_hook = make_waiver_hook(
             _str_section(config, "waivers"),
             _str_section(config, "waiver_rules"),

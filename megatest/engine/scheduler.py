@@ -250,6 +250,10 @@ class Scheduler:
         self._waiting_by_name[key[0]].pop(key, None)
 
     def _launch(self, load: Load, max_launches: int | None) -> None:
+        if not self._ready_keys or max_launches == 0 or (
+            len(self.running) + load.running >= self.limits.max_concurrent_jobs
+        ):
+            return  # the common turn: every slot is taken or nothing is ready
         held: list[tuple[int, int, Key]] = []
         running_groups: dict[str, int] = defaultdict(int)
         for plan in self.running.values():
