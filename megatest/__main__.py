@@ -1,3 +1,3 @@
-from megatest.cli.entry import main
+from megatest.cli.entry import run
 
-raise SystemExit(main())
+run()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
-from megatest.cli.entry import main
+from megatest.cli.entry import exit_now, main
 
 _FAST_VERSION = (["--version"], ["-version"], ["-v"])
 
@@ -35,4 +35,4 @@ def run() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(run())
+    exit_now(run())
