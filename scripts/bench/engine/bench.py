@@ -115,8 +115,10 @@ def peers(root: Path, count: int) -> dict[str, float | str]:
     return out
 
 
-def best(fn, repeat: int) -> float:
-    return min(fn() for _ in range(repeat))
+def runs_of(fn, repeat: int) -> list[float]:
+    """`repeat` timed runs, fastest first: the ratios use the best, and every run is printed,
+    since on a shared or virtual machine one run can be far off the others."""
+    return sorted(fn() for _ in range(repeat))
 
 
 def main() -> int:
@@ -135,51 +137,52 @@ def main() -> int:
     try:
         print(f"{args.tests} commands `true`, 2 at a time, best of {args.repeat}; "
               f"{os.cpu_count()} cores; in {root}")
-        times: dict[str, float | str] = {}
+        times: dict[str, list[float] | str] = {}
         for name, fn in peers(root, args.tests).items():
-            times[name] = fn if isinstance(fn, str) else best(fn, args.repeat)
+            times[name] = fn if isinstance(fn, str) else runs_of(fn, args.repeat)
 
         area = write_area(root, args.tests)
         # every repeat is a fresh run (a new run name), so all tests really run
         counter = iter(range(1000))
-        times["megatest"] = best(lambda: megatest_run(area, f"r{next(counter)}"), args.repeat)
+        times["megatest"] = runs_of(lambda: megatest_run(area, f"r{next(counter)}"), args.repeat)
         # the fixed cost of one `megatest runs start` (interpreter, imports, store open)
         one = write_area(root / "one", 1)
-        times["megatest 1 test"] = best(lambda: megatest_run(one, f"r{next(counter)}"), args.repeat)
+        times["megatest 1 test"] = runs_of(lambda: megatest_run(one, f"r{next(counter)}"), args.repeat)
         items_area = write_area(root, 10, items=args.tests // 10)
-        times[f"megatest 10x{args.tests // 10} items"] = best(
+        times[f"megatest 10x{args.tests // 10} items"] = runs_of(
             lambda: megatest_run(items_area, f"r{next(counter)}"), args.repeat
         )
         # wide: many jobs at once (launches must not queue behind anything), against xargs
         wide_n = max(1, args.tests * 3 // 10)
         wide_args = root / "wide-args.txt"
         wide_args.write_text("x\n" * wide_n)
-        times[f"xargs -P50, {wide_n}"] = best(
+        times[f"xargs -P50, {wide_n}"] = runs_of(
             lambda: timed(["xargs", "-P50", "-n1", "-a", str(wide_args), "true"], root),
             args.repeat,
         )
         wide_area = write_area(root / "wide", wide_n, jobs=50)
-        times[f"megatest -j50, {wide_n}"] = best(
+        times[f"megatest -j50, {wide_n}"] = runs_of(
             lambda: megatest_run(wide_area, f"r{next(counter)}"), args.repeat
         )
 
         width = max(len(k) for k in times)
-        for name, value in times.items():
-            shown = f"{value:8.2f} s" if isinstance(value, float) else value
+        for name, runs in times.items():
+            shown = runs if isinstance(runs, str) else f"{runs[0]:8.2f} s"
+            if not isinstance(runs, str) and len(runs) > 1:
+                shown += f"   (every run: {' '.join(f'{t:.2f}' for t in runs)})"
             print(f"  {name:<{width}}  {shown}")
-        print("ratios (megatest / peer):")
+        best = {k: v[0] for k, v in times.items() if not isinstance(v, str)}
+        print("ratios (megatest / peer, best runs):")
         wide = f"megatest -j50, {wide_n}"
-        value, base = times[wide], times[f"xargs -P50, {wide_n}"]
-        if isinstance(value, float) and isinstance(base, float):
-            print(f"  {wide} / xargs -P50 = {value / base:6.2f}")
+        wide_base = f"xargs -P50, {wide_n}"
+        if wide in best and wide_base in best:
+            print(f"  {wide} / xargs -P50 = {best[wide] / best[wide_base]:6.2f}")
         for mt_name in ("megatest", f"megatest 10x{args.tests // 10} items"):
-            mt = times[mt_name]
             for peer in ("xargs", "make", "lit", "ctest"):
-                value = times[peer]
-                if isinstance(value, float) and isinstance(mt, float):
-                    print(f"  {mt_name} / {peer:<5} = {mt / value:6.2f}")
+                if mt_name in best and peer in best:
+                    print(f"  {mt_name} / {peer:<5} = {best[mt_name] / best[peer]:6.2f}")
                 else:
-                    print(f"  {mt_name} / {peer:<5} = n/a ({value})")
+                    print(f"  {mt_name} / {peer:<5} = n/a ({times[peer]})")
         return 0
     finally:
         if args.keep:
