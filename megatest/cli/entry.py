@@ -79,12 +79,23 @@ def exit_now(code: int) -> NoReturn:
     Nothing is lost: stores and files are closed by the commands themselves (committed
     SQLite data is in the files, an open transaction rolls back as at any exit), and
     megatest registers no atexit handler. A reader that went away (`| head`) costs nothing
-    but the unwritten rest."""
+    but the unwritten rest; output that cannot be written otherwise (a full disk) is an error
+    and a non-zero exit, as it would be in Python's own teardown."""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (OSError, ValueError):
-            pass
+        except BrokenPipeError:
+            pass  # the reader is gone (`| head`): the rest is not wanted
+        except ValueError:
+            pass  # closed by the command itself
+        except OSError as exc:  # a full disk: the output is incomplete, say so
+            code = code or 1
+            if stream is sys.stdout:
+                try:
+                    print(f"megatest: error: output not written: {exc.strerror or exc}",
+                          file=sys.stderr, flush=True)
+                except (OSError, ValueError):
+                    pass
     os._exit(code)
 
 

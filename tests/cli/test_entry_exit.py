@@ -51,3 +51,18 @@ exit_now(3)
     err = proc.stderr.read()
     assert proc.wait() == 3
     assert b"Traceback" not in err and b"BrokenPipe" not in err
+
+
+def test_output_that_cannot_be_written_is_an_error_not_silence():
+    code = """
+import sys
+from megatest.cli.entry import exit_now
+sys.stdout.write("lost")
+exit_now(0)
+"""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-c", code], stdout=full, stderr=subprocess.PIPE,
+                              text=True, env=env)
+    assert done.returncode == 1
+    assert "megatest: error: output not written: No space left on device" in done.stderr
