@@ -64,10 +64,9 @@ def _register(only: str | None = None, command: str | None = None) -> None:
 
 def _command_name(info: typer.models.CommandInfo) -> str | None:
     """The name Typer gives a registered command (its function's name, dashed, by default)."""
-    if info.name:
+    if info.name or info.callback is None:
         return info.name
-    callback = info.callback
-    return callback.__name__.lower().replace("_", "-") if callback is not None else None
+    return typer.main.get_command_name(info.callback.__name__)
 
 
 def _section_of(args: list[str]) -> tuple[str | None, str | None]:
