@@ -374,8 +374,8 @@ class Runner:
         names: set[str] = set()
         from megatest.engine.manage import runner_alive
 
-        for run in self.store.find_runs():
-            if run.id == self.run_id or run.state != "RUNNING":
+        for run in self.store.find_runs(state="RUNNING"):
+            if run.id == self.run_id:
                 continue
             if not runner_alive(self.area.toppath, run.id):
                 continue  # its LAUNCHED/RUNNING rows are stale; its next runner cleans them
@@ -643,7 +643,7 @@ class Runner:
         """When this test last ended in any run (for `[skip] rundelay`)."""
         test, _, item = name.partition("/")
         latest = None
-        for run in self.store.find_runs(newest_first=True)[:20]:
+        for run in self.store.find_runs(newest_first=True, limit=20):
             if run.id == self.run_id:
                 continue
             rec = self.store.get_test_by_name(run.id, test, item)

@@ -293,19 +293,28 @@ class LeanStore:
         *,
         include_deleted: bool = False,
         newest_first: bool = False,
+        state: str | None = None,
+        limit: int | None = None,
     ) -> list[RunRecord]:
         """Runs whose target and runname match the patterns (LIKE when a part holds %, else
-        GLOB), oldest event_time first (get-runs-by-patt) unless newest_first."""
+        GLOB), oldest event_time first (get-runs-by-patt) unless newest_first; only those in
+        `state`, and at most `limit` of them, when given (a runner asks every second, and an
+        area keeps every nightly run)."""
         conds = target_where(self.keys, target_patt)
         runname = name_where("runname", runname_patt)
         if runname is not None:
             conds.append(runname)
         if not include_deleted:
             conds.append(("state != 'deleted'", []))
+        if state is not None:
+            conds.append(("state = ?", [state]))
         where, args = _join(conds)
         order = "event_time DESC, id DESC" if newest_first else "event_time, id"
+        sql = f"{self._run_select()} WHERE {where} ORDER BY {order}"
+        if limit is not None:
+            sql, args = f"{sql} LIMIT ?", [*args, limit]
         with self._read() as c:
-            rows = c.execute(f"{self._run_select()} WHERE {where} ORDER BY {order}", args)
+            rows = c.execute(sql, args)
             return [self._run_record(r) for r in rows.fetchall()]
 
     def set_run_state_status(

@@ -132,6 +132,12 @@ def test_find_runs_patterns(area):
         assert _ids(s.find_runs(None, "weekly*")) == [r3]  # GLOB does not
         assert _ids(s.find_runs(None, "nightly,Weekly_2")) == [r1, r2, r4]
         assert s.find_runs("nomatch") == []
+        for run, state in ((r1, "COMPLETED"), (r2, "RUNNING"), (r3, "RUNNING"), (r4, "COMPLETED")):
+            s.set_run_state_status(run, state=state)
+        assert _ids(s.find_runs(state="RUNNING")) == [r2, r3]
+        assert _ids(s.find_runs("ubuntu", state="RUNNING")) == [r2]
+        assert _ids(s.find_runs(newest_first=True, limit=2)) == [r4, r3]
+        assert _ids(s.find_runs("ubuntu", limit=1)) == [r1]
         s.set_run_state_status(r4, state="deleted")
         assert _ids(s.find_runs("ubuntu")) == [r1, r2]
         assert _ids(s.find_runs("ubuntu", include_deleted=True)) == [r1, r2, r4]
