@@ -3,7 +3,8 @@
 A test id is unique in the whole area: it is allocated in main.db's test_ids and the row is
 written to the run's own db. Registering a test one at a time costs three transactions on two
 files; here one connection on main.db with the run db ATTACHed does every allocation and
-every insert inside a single BEGIN IMMEDIATE ... COMMIT (stdlib sqlite3, prepared statements).
+every insert inside a single BEGIN IMMEDIATE ... COMMIT (stdlib sqlite3), a few statements
+for the whole batch.
 
 main.db is the connection's first schema, so SQLite commits it before the run db: a crash
 between the two commits leaves at worst an allocated id without a row (harmless, the same
@@ -12,6 +13,7 @@ state an id handed back by a lost race leaves), never a row whose id another run
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -21,8 +23,10 @@ from megatest.store import sqlite_conn
 Key = tuple[str, str]
 
 _RUN_SCHEMA = "rundb"
-_FIND = f"SELECT id FROM {_RUN_SCHEMA}.tests WHERE run_id=? AND testname=? AND item_path=?"
+_EXISTING = f"SELECT testname, item_path, id FROM {_RUN_SCHEMA}.tests WHERE run_id=?"
+_LAST_ID = "SELECT coalesce(max(id), 0) FROM main.test_ids"
 _ALLOCATE = "INSERT INTO main.test_ids (run_id) VALUES (?)"
+_ALLOCATED = "SELECT id FROM main.test_ids WHERE id > ? ORDER BY id"
 _INSERT = (
     f"INSERT INTO {_RUN_SCHEMA}.tests (id, run_id, testname, item_path, state, status, "
     "event_time, comment) VALUES (?,?,?,?,?,?,?,coalesce(?, ''))"
@@ -72,22 +76,28 @@ def register_tests(
     conn = sqlite_conn.connect(main_db)
     try:
         sqlite_conn.attach(conn, run_db, _RUN_SCHEMA)
-        ids: dict[Key, int] = {}
         now = int(time.time())
         with sqlite_conn.immediate(conn) as c:
-            for key in keys:
-                row = c.execute(_FIND, (run_id, key[0], key[1])).fetchone()
-                if row is not None:
-                    ids[key] = row[0]
-                    continue
-                test_id = c.execute(_ALLOCATE, (run_id,)).lastrowid
-                if key in implied:
-                    values = (PARENT_STATE, PARENT_STATUS, None)
-                else:
-                    values = (state, status, comment)
-                c.execute(_INSERT, (test_id, run_id, key[0], key[1], values[0], values[1],
-                                    now, values[2]))
-                ids[key] = test_id
-        return ids
+            # a few statements for the whole batch, not three per test: a run registers
+            # every test it selects before the first launch
+            existing = {(name, path): test_id for name, path, test_id in c.execute(_EXISTING, (run_id,))}
+            new = [key for key in keys if key not in existing]
+            if new:
+                (last,) = c.execute(_LAST_ID).fetchone()
+                c.executemany(_ALLOCATE, [(run_id,)] * len(new))
+                # the write lock is held since before _LAST_ID: these are exactly the ids just
+                # allocated, ascending as they were handed out, one per new key in order
+                fresh = [row[0] for row in c.execute(_ALLOCATED, (last,))]
+                if len(fresh) != len(new):
+                    raise sqlite3.DatabaseError(
+                        f"test id allocation: {len(fresh)} ids for {len(new)} tests")
+                rows = []
+                for key, test_id in zip(new, fresh, strict=True):
+                    st, stt, com = ((PARENT_STATE, PARENT_STATUS, None) if key in implied
+                                    else (state, status, comment))
+                    rows.append((test_id, run_id, key[0], key[1], st, stt, now, com))
+                    existing[key] = test_id
+                c.executemany(_INSERT, rows)
+        return {key: existing[key] for key in keys}
     finally:
         conn.close()
