@@ -372,12 +372,14 @@ class Runner:
         running = 0
         groups: dict[str, int] = {}
         names: set[str] = set()
-        from megatest.engine.manage import runner_alive
+        from megatest.engine.runlock import runner_alive
+        from megatest.store import paths
 
+        lock_dir = paths.db_dir(self.area.toppath)
         for run in self.store.find_runs(state="RUNNING"):
             if run.id == self.run_id:
                 continue
-            if not runner_alive(self.area.toppath, run.id):
+            if not runner_alive(lock_dir, run.id):
                 continue  # its LAUNCHED/RUNNING rows are stale; its next runner cleans them
             for rec in self.store.get_tests(run.id, states=list(RUNNING_STATES)):
                 if rec.item_path == "" and rec.uname == "n/a":

@@ -69,22 +69,10 @@ def matching_tests(store: Store, run: RunRecord, sel: Selector) -> list[TestReco
 
 def runner_alive(area: Path, run_id: int) -> bool:
     """Whether a `runs start` of this run is alive (it holds the run lock)."""
-    import fcntl
-    import os
-
+    from megatest.engine import runlock
     from megatest.store import paths
 
-    path = paths.db_dir(area) / f"runner-{run_id}.lock"
-    if not path.exists():
-        return False
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
+    return runlock.runner_alive(paths.db_dir(area), run_id)
 
 
 def set_state_status(

@@ -15,9 +15,28 @@ from pathlib import Path
 from megatest.errors import UsageError
 
 
+def lock_path(lock_dir: Path, run_id: int) -> Path:
+    return Path(lock_dir) / f"runner-{run_id}.lock"
+
+
+def runner_alive(lock_dir: Path, run_id: int) -> bool:
+    """Whether a `runs start` of this run is alive: some process holds its lock."""
+    try:
+        fd = os.open(lock_path(lock_dir, run_id), os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
 class RunLock:
     def __init__(self, lock_dir: Path, run_id: int):
-        self.path = Path(lock_dir) / f"runner-{run_id}.lock"
+        self.path = lock_path(lock_dir, run_id)
         self._fd: int | None = None
 
     def acquire(self) -> None:
