@@ -94,6 +94,8 @@ def start_run(request: RunRequest, out: TextIO | None = None) -> RunOutcome:
 
 class Runner:
     def __init__(self, area: Area, request: RunRequest, store: Store, run_id: int, out: TextIO):
+        from megatest.executor.prepare import PreparedReceiver, PreparedSender
+
         self.area = area
         self.request = request
         self.store = store
@@ -113,6 +115,9 @@ class Runner:
         self._prefetched: dict[Key, Preparing] = {}  # ready, not launched, work area made ahead
         self._not_ahead: set[Key] = set()  # ready tests whose work area waits for their launch
         self._preparer: PreparerProcess | None = None
+        # the preparer's results: encoded in its process, decoded here (executor.prepare)
+        self._sender = PreparedSender()
+        self._receiver = PreparedReceiver()
         self._forked_configs: frozenset[str] = frozenset()
 
     # ----------------------------------------------------------------- setup
@@ -523,7 +528,9 @@ class Runner:
         from megatest.engine.launching import prepare_work
 
         name, config, ref, item = payload
-        return prepare_work(self.ctx, config if config is not None else self.configs[name], ref, item)
+        prepared = prepare_work(self.ctx, config if config is not None else self.configs[name],
+                                ref, item)
+        return self._sender.encode(prepared)
 
     def _prepare(self, key: Key, ref: TestRef, config: TestConfig, item: Item | None,
                  into: dict[Key, Preparing] | None = None) -> None:
@@ -563,7 +570,11 @@ class Runner:
         preparer = self._preparer
         if preparer is None:
             return
+        if preparer.results_fd not in self.launcher.ready_extra and not preparer.wants_to_send:
+            return  # the wait ended for a child or a timer: nothing to read or send
         for key, ok, result in preparer.pump():
+            if ok:
+                result = self._receiver.decode(result)  # every one, in order: see PreparedSender
             entry = self._preparing.get(key) or self._prefetched.get(key)
             if entry is None or entry[0].done():
                 continue  # cancelled meanwhile

@@ -45,7 +45,10 @@ class Progress:
         self.started = time.monotonic()
 
     def change(self, name: str, state: str, status: str, comment: str = "") -> None:
-        """A test or item changed state (name = full name)."""
+        """A test or item changed state (name = full name). Quiet keeps nothing: only the
+        final line is printed, from the run's own counts."""
+        if self.quiet:
+            return
         if self.rows.get(name) == (state, status):
             return
         self.rows[name] = (state, status)
@@ -53,8 +56,6 @@ class Progress:
             self._running_since.setdefault(name, time.monotonic())
         else:
             self._running_since.pop(name, None)
-        if self.quiet:
-            return
         line = _line(name, state, status, comment)
         if not self.tty:
             self.stream.write(line + "\n")

@@ -203,6 +203,11 @@ class Scheduler:
     # ----------------------------------------------------------------- the decision
 
     def decide(self, load: Load = _NO_LOAD, max_launches: int | None = None) -> Decision:
+        if not (self._dirty or self._first or self._pending) and (
+            not self._ready_keys or max_launches == 0
+            or len(self.running) + load.running >= self.limits.max_concurrent_jobs
+        ) and (self.running or not (self._waiting or self._gates)):
+            return Decision()  # nothing changed that could start, block or free anything
         self._settle()
         self._launch(load, max_launches)
         if not self.running and not self._pending.launch and not self._ready_keys and (
@@ -223,7 +228,9 @@ class Scheduler:
             names = set()
         while True:
             for dirty in self._dirty:
-                names |= self._dependants.get(dirty, set())
+                dependants = self._dependants.get(dirty)
+                if dependants:
+                    names |= dependants
             self._dirty.clear()
             if not names:
                 return

@@ -245,6 +245,40 @@ class EnvTemplate:
 _UNKNOWN = EnvTemplate({}, [])  # marks a key whose template has not been made yet
 
 
+class EnvParts:
+    """What one test's environment adds to its EnvTemplate: the slot values (run dir, test
+    name, item info, item path), then its item variables and `extra`, set last in order.
+    Small enough to send between processes in place of the whole environment."""
+
+    __slots__ = ("per_test", "item_vars", "extra")
+
+    def __init__(self, per_test: tuple[str, str, str, str], item_vars: tuple[tuple[str, str], ...],
+                 extra: tuple[tuple[str, str], ...]):
+        self.per_test = per_test
+        self.item_vars = item_vars
+        self.extra = extra
+
+    def __reduce__(self) -> tuple:
+        return (EnvParts, (self.per_test, self.item_vars, self.extra))
+
+    @property
+    def moved(self) -> tuple[str, ...]:
+        """The names set after the template's values, in order."""
+        return (*(name for name, _ in self.item_vars), *(name for name, _ in self.extra))
+
+    def fill(self, template: EnvTemplate) -> dict[str, str]:
+        """The environment: the template's values in order with the slots filled, then the
+        item variables and `extra` (a re-assigned variable moves to the end)."""
+        env = dict(template.values)
+        per_test = self.per_test
+        for name, index in template.slots:
+            env[name] = per_test[index]
+        for name, value in (*self.item_vars, *self.extra):
+            env.pop(name, None)
+            env[name] = value
+        return env
+
+
 class EnvCache:
     """The run-level part of many tests' environments, computed once per distinct input.
 
@@ -266,28 +300,21 @@ class EnvCache:
 
     def build_with_template(
         self, inputs: TestEnvInputs
-    ) -> tuple[dict[str, str], EnvTemplate, tuple[str, ...]] | None:
-        """build(), with the template the environment was made from and the names set after
-        the template's values, in order (item variables, then `extra`): what
-        SnapshotWriter.write_from_template needs."""
+    ) -> tuple[dict[str, str], EnvTemplate, EnvParts] | None:
+        """build(), with the template the environment was made from and the test's own part
+        (`parts.moved`: the names set after the template's values, in order, which
+        SnapshotWriter.write_from_template needs)."""
         key = self._key(inputs)
         template = self._templates.get(key, _UNKNOWN)  # one lookup: the key's hash is not kept
         if template is _UNKNOWN:
             template = self._templates[key] = self._template(inputs)
         if template is None:
             return None
-        values, slots = template.values, template.slots
-        env = dict(values)
-        per_test = (inputs.run_dir, inputs.test_name, item_info(inputs.item_vars), inputs.item_path)
-        for name, index in slots:
-            env[name] = per_test[index]
-        for name, value in inputs.item_vars:
-            env.pop(name, None)  # a re-assigned variable moves to the end
-            env[name] = value
-        for name, value in inputs.extra.items():
-            env.pop(name, None)
-            env[name] = value
-        return env, template, (*(name for name, _ in inputs.item_vars), *inputs.extra)
+        parts = EnvParts(
+            (inputs.run_dir, inputs.test_name, item_info(inputs.item_vars), inputs.item_path),
+            tuple(inputs.item_vars), tuple(inputs.extra.items()),
+        )
+        return parts.fill(template), template, parts
 
     @staticmethod
     def _key(inputs: TestEnvInputs) -> tuple:

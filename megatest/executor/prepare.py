@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from megatest.executor.environment import EnvCache, SnapshotWriter, TestEnvInputs, build_test_env
+from megatest.executor.environment import (
+    EnvCache,
+    EnvParts,
+    EnvTemplate,
+    SnapshotWriter,
+    TestEnvInputs,
+    build_test_env,
+)
 from megatest.executor.reporter import Reporter, TestRef
 from megatest.executor.steps import StepSpec, TestJob
 from megatest.executor.workarea import (
@@ -31,6 +38,8 @@ class PreparedTest:
     work_area: WorkArea
     env: dict[str, str]
     snapshot_paths: tuple[str, str]  # megatest.sh, megatest.csh
+    # how `env` was made, when it came from a run-level template (see to_wire)
+    env_source: tuple[EnvTemplate, EnvParts] | None = None
 
     @property
     def snapshots(self) -> tuple[Path, Path]:
@@ -46,6 +55,49 @@ class PreparedTest:
         """A TestJob running in this work area with this environment (kwargs: see TestJob)."""
         return TestJob(test, run_dir=self.work_area.run_dir_str, env=self.env, reporter=reporter,
                        steps=steps, **kwargs)
+
+
+# A PreparedTest as a preparer process sends it back: work area, snapshot paths, the number of
+# its environment's template, the template itself the first time (values, slots), and the
+# test's own part of the environment.
+Wire = tuple[WorkArea, tuple[str, str], int, tuple[dict[str, str], list] | None, EnvParts]
+
+
+class PreparedSender:
+    """A preparer's side of sending PreparedTests: an environment made from a run-level
+    template goes as its per-test part, with the template sent once (most of a test's
+    variables are the run's), instead of the whole environment for every test."""
+
+    def __init__(self) -> None:
+        self._numbers: dict[int, tuple[int, EnvTemplate]] = {}  # id -> number (kept alive)
+
+    def encode(self, prepared: PreparedTest) -> PreparedTest | Wire:
+        if prepared.env_source is None:
+            return prepared
+        template, parts = prepared.env_source
+        known = self._numbers.get(id(template))
+        shared = None
+        if known is None:
+            known = self._numbers[id(template)] = (len(self._numbers), template)
+            shared = (template.values, template.slots)
+        return (prepared.work_area, prepared.snapshot_paths, known[0], shared, parts)
+
+
+class PreparedReceiver:
+    """The runner's side: every result of one sender, in the order sent (a template comes
+    with the first test that uses it)."""
+
+    def __init__(self) -> None:
+        self._templates: dict[int, EnvTemplate] = {}
+
+    def decode(self, sent: PreparedTest | Wire) -> PreparedTest:
+        if isinstance(sent, PreparedTest):
+            return sent
+        work_area, snapshot_paths, number, shared, parts = sent
+        if shared is not None:
+            self._templates[number] = EnvTemplate(*shared)
+        template = self._templates[number]
+        return PreparedTest(work_area, parts.fill(template), snapshot_paths, (template, parts))
 
 
 class RunPreparer:
@@ -97,9 +149,11 @@ class RunPreparer:
         if built is None:  # the test's environment is built on its own (build_test_env)
             env = build_test_env(inputs, cwd=real_dir)
             return PreparedTest(work_area, env, self.snapshots.write_files(env, real_dir))
-        env, template, moved = built
+        env, template, parts = built
         return PreparedTest(
-            work_area, env, self.snapshots.write_from_template(env, template, moved, real_dir)
+            work_area, env,
+            self.snapshots.write_from_template(env, template, parts.moved, real_dir),
+            (template, parts),
         )
 
 

@@ -75,6 +75,35 @@ def shlvl_after_bash(value: str | None) -> str:
     return str(level - 1)
 
 
+# Programs found on PATH by spawn_direct, per (word, PATH), when every entry searched before
+# the one holding it is absolute (a relative entry's answer depends on the test's directory).
+# Like the command hash bash keeps within one shell: a program found once is not searched
+# again, so one that appears later in an earlier entry is not seen until the runner restarts;
+# one that goes away fails to start and is searched again, by bash (see spawn_direct).
+_FOUND: dict[tuple[str, str], str] = {}
+
+
+def _lookup(word: str, path: str, cwd: str) -> str | None:
+    key = (word, path)
+    program = _FOUND.get(key)
+    if program is None:
+        program = find_program(word, path, cwd)
+        if program is not None and "/" not in word and _searched_only_absolute(path, program):
+            _FOUND[key] = program
+    return program
+
+
+def _searched_only_absolute(path: str, program: str) -> bool:
+    """True when the PATH entries up to the one `program` was found in are all absolute."""
+    entry = program.rpartition("/")[0]
+    for candidate in path.split(":"):
+        if not candidate.startswith("/"):
+            return False
+        if candidate == entry:
+            return True
+    return False
+
+
 @functools.cache
 def _bash_start_dir(pwd: str | None) -> str:
     """The directory bash starts in, as it names it: an inherited PWD that is this process's
@@ -99,7 +128,8 @@ def spawn_direct(
     The process directory is changed around the spawn (posix_spawn has no chdir before
     Python 3.13): the runner is single-threaded and uses absolute paths, so nothing else
     sees it."""
-    program = find_program(words[0], env.get("PATH", ""), cwd)
+    path = env.get("PATH", "")
+    program = _lookup(words[0], path, cwd)
     if program is None:
         return None
     child_env = dict(env)
@@ -127,7 +157,9 @@ def spawn_direct(
         finally:
             os.fchdir(home)
     except OSError:
-        return None  # ENOEXEC (a script without #!), EACCES, a vanished dir: bash decides
+        # ENOEXEC (a script without #!), EACCES, a vanished program or dir: bash decides
+        _FOUND.pop((words[0], path), None)
+        return None
     finally:
         os.close(home)
 

@@ -27,6 +27,7 @@ class LocalLauncher:
         self._fd_job: dict[int, TestJob] = {}  # registered pidfd -> its job
         self._job_fd: dict[TestRef, tuple[int, int]] = {}  # job -> (fd, pid) registered
         self._extra: dict[int, int] = {}  # other fds that end a poll() -> their event mask
+        self.ready_extra: frozenset[int] = frozenset()  # watched fds the last poll() found ready
 
     # -- public -------------------------------------------------------------------------------
 
@@ -81,24 +82,30 @@ class LocalLauncher:
         Returns as soon as a child exits, a watched fd is ready or a job deadline is reached;
         with no jobs and nothing watched it returns at once.
         """
+        self.ready_extra = frozenset()
         if not self._jobs and not self._extra:
             return []
         now = self.clock()
-        deadline = self._nearest_deadline()
+        deadlines = [(d, job) for job in self._jobs.values()
+                     if (d := job.next_deadline()) is not None]
         wait = timeout
-        if deadline is not None:
-            until = max(0.0, deadline - now)
+        if deadlines:
+            until = max(0.0, min(d for d, _ in deadlines) - now)
             wait = until if wait is None else min(wait, until)
         ready = self._poller.poll(None if wait is None else wait * 1000)
         now = self.clock()
         due: dict[TestRef, TestJob] = {}
+        extra: list[int] = []
         for fd, _ in ready:
             job = self._fd_job.get(fd)
             if job is not None:
                 due[job.test] = job
-        for job in self._jobs.values():
-            d = job.next_deadline()
-            if d is not None and d <= now:
+            elif fd in self._extra:
+                extra.append(fd)
+        self.ready_extra = frozenset(extra)
+        # deadlines as they were before the wait: a job's own only move on when it is polled
+        for d, job in deadlines:
+            if d <= now:
                 due[job.test] = job
         events: list[Event] = []
         for job in due.values():
@@ -116,10 +123,6 @@ class LocalLauncher:
         return events
 
     # -- bookkeeping --------------------------------------------------------------------------
-
-    def _nearest_deadline(self) -> float | None:
-        deadlines = [d for d in (j.next_deadline() for j in self._jobs.values()) if d is not None]
-        return min(deadlines) if deadlines else None
 
     def _track(self, job: TestJob) -> None:
         """Keep the poll set in step with the job's current child (fds are reused by number)."""

@@ -59,3 +59,30 @@ def test_no_disks_runs_in_source_tmp_run(tmp_path):
     assert prepared.run_dir == src / "tmp_run"
     assert prepared.env["MT_TEST_RUN_DIR"] == str(src / "tmp_run")
     assert not (tmp_path / "lt").exists()
+
+
+def test_a_test_prepared_in_another_process_gets_the_same_environment(tmp_path):
+    """What a preparer sends back decodes to the PreparedTest it made, environment in order;
+    the run's shared variables travel once, not with every test."""
+    import pickle
+
+    from megatest.executor.prepare import PreparedReceiver, PreparedSender, RunPreparer
+
+    src = area(tmp_path)
+    # a user's environment: what every test of the run inherits
+    user_env = {"PATH": os.environ["PATH"], **{f"TOOL_{i}_HOME": f"/opt/tool{i}/x" for i in range(40)}}
+    preparer, sender, receiver = RunPreparer(), PreparedSender(), PreparedReceiver()
+    sizes = []
+    for name, items in (("t1", [("SIZE", "big")]), ("t2", [("SIZE", "small"), ("PATH", "x")]),
+                        ("t3", [])):
+        made = preparer.prepare(inputs(tmp_path, test_name=name, item_vars=items,
+                                       base_env=user_env),
+                                disks={"d": str(tmp_path / "disk")}, test_src_dir=str(src),
+                                minspace_kb=0)
+        wire = pickle.dumps(sender.encode(made))
+        sizes.append(len(wire))
+        got = receiver.decode(pickle.loads(wire))
+        assert list(got.env.items()) == list(made.env.items())
+        assert got.env["MT_TEST_NAME"] == name
+        assert got.run_dir == made.run_dir and got.snapshot_paths == made.snapshot_paths
+    assert sizes[1] < sizes[0] / 2 and sizes[2] < sizes[0] / 2

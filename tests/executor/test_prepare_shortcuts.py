@@ -40,12 +40,12 @@ def test_snapshot_from_template_equals_the_general_writer(tmp_path, change):
     cache.build(inputs(test_name="warm"))  # the run's template exists, with a plan made below
     for attempt in range(2):  # a new plan, then the kept one
         env_inputs = inputs(**change)
-        env, template, moved = cache.build_with_template(env_inputs)
+        env, template, parts = cache.build_with_template(env_inputs)
         assert list(env.items()) == list(build_test_env(env_inputs).items())
         fast, general = tmp_path / f"fast{attempt}", tmp_path / f"general{attempt}"
         fast.mkdir()
         general.mkdir()
-        got = writer.write_from_template(env, template, moved, str(fast))
+        got = writer.write_from_template(env, template, parts.moved, str(fast))
         want = SnapshotWriter().write_files(env, str(general))
         for got_path, want_path in zip(got, want, strict=True):
             assert Path(got_path).read_bytes() == Path(want_path).read_bytes()

@@ -176,3 +176,42 @@ def test_a_broken_pipe_ends_a_pipeline_quietly(tmp_path):
     assert (tmp_path / "p.log").read_text() == "y\n"
     assert time.monotonic() - started < 10
 
+
+
+def _tool(where, text: str):
+    where.mkdir(exist_ok=True)
+    (where / "tool").write_text(f"#!/bin/sh\necho {text}\n")
+    (where / "tool").chmod(0o755)
+
+
+def _started(words, cwd, path, log) -> str:
+    """What a step running `words` logs: started directly, or by bash when it must (as
+    TestJob does)."""
+    env = {"PATH": path}
+    pid = spawn_direct(words, cwd=str(cwd), env=env, log_path=str(log), append=False)
+    if pid is None:
+        pid = spawn_bash(" ".join(words), cwd=str(cwd), env=env, redirect=f"> {log.name}")
+    assert _wait(pid) == 0
+    return log.read_text().strip()
+
+
+def test_a_program_that_moved_is_found_in_its_new_place(tmp_path):
+    first, second, work = tmp_path / "first", tmp_path / "second", tmp_path / "work"
+    work.mkdir()
+    _tool(first, "first")
+    path = f"{first}:{second}"
+    assert _started(["tool"], work, path, work / "a.log") == "first"
+    (first / "tool").unlink()
+    _tool(second, "second")
+    assert _started(["tool"], work, path, work / "b.log") == "second"
+    assert _started(["tool"], work, path, work / "c.log") == "second"
+
+
+def test_a_relative_path_entry_is_searched_in_each_test_directory(tmp_path):
+    bindir, one, two = tmp_path / "bin", tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    _tool(bindir, "on path")
+    _tool(two, "in the test directory")
+    path = f".:{bindir}"  # `.` comes first: what it finds depends on the directory
+    assert _started(["tool"], one, path, one / "a.log") == "on path"
+    assert _started(["tool"], two, path, two / "a.log") == "in the test directory"
