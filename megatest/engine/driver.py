@@ -103,6 +103,7 @@ class Runner:
         self.out = out
         self.configs: dict[str, TestConfig] = {}
         self.ids: dict[Key, int] = {}
+        self._refs: dict[Key, TestRef] = {}
         self.progress = Progress(f"{request.target}/{request.runname}", out, quiet=request.quiet)
         self._stop: str | None = None
         self._load = Load()
@@ -401,9 +402,13 @@ class Runner:
     # ----------------------------------------------------------------- decisions
 
     def _ref(self, key: Key) -> TestRef:
-        if key not in self.ids:
-            self._register([key])
-        return self.reporter.ref(key[0], key[1], self.ids[key])
+        ref = self._refs.get(key)
+        if ref is None:
+            if key not in self.ids:
+                self._register([key])
+            # a key's id never changes once registered: one TestRef per row
+            ref = self._refs[key] = self.reporter.ref(key[0], key[1], self.ids[key])
+        return ref
 
     def _register(self, keys: list[Key]) -> None:
         """Ids for the keys not known yet (and their parents): one store transaction."""
@@ -527,9 +532,11 @@ class Runner:
     def _prepare_in_child(self, payload: tuple) -> object:
         from megatest.engine.launching import prepare_work
 
-        name, config, ref, item = payload
+        name, config, ref_values, item = payload
+        from megatest.executor.reporter import TestRef
+
         prepared = prepare_work(self.ctx, config if config is not None else self.configs[name],
-                                ref, item)
+                                TestRef(*ref_values), item)
         return self._sender.encode(prepared)
 
     def _prepare(self, key: Key, ref: TestRef, config: TestConfig, item: Item | None,
@@ -546,7 +553,9 @@ class Runner:
             # the child has its own copy of the configs read before the fork
             known = name in self._forked_configs and self.configs.get(name) is config
             try:
-                preparer.submit(key, (name, None if known else config, ref, item))
+                # plain values pickle faster than the TestRef
+                ref_values = (ref.test_name, ref.item_path, ref.test_id, ref.run_id)
+                preparer.submit(key, (name, None if known else config, ref_values, item))
                 return
             except (pickle.PicklingError, TypeError, AttributeError):
                 pass  # a config the child cannot be sent: made here

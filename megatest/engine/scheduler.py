@@ -262,11 +262,10 @@ class Scheduler:
         ):
             return  # the common turn: every slot is taken or nothing is ready
         held: list[tuple[int, int, Key]] = []
-        running_groups: dict[str, int] = defaultdict(int)
-        for plan in self.running.values():
-            if plan.jobgroup:
-                running_groups[plan.jobgroup] += 1
-        running_names = {full_name(k) for k in self.running} | set(load.names)
+        # what runs, by jobgroup and by name: counted when a job with a group limit or an
+        # exclusive one comes up (self.running includes this turn's launches by then)
+        running_groups: dict[str, int] | None = None
+        running_names: set[str] | None = None
         while self._ready:
             if max_launches is not None and len(self._pending.launch) >= max_launches:
                 break
@@ -279,25 +278,38 @@ class Scheduler:
             plan = self.plans[key[0]]
             group_limit = self.limits.jobgroups.get(plan.jobgroup or "")
             if plan.jobgroup and group_limit is not None:
+                if running_groups is None:
+                    running_groups = self._running_groups()
                 used = running_groups[plan.jobgroup] + load.by_jobgroup.get(plan.jobgroup, 0)
                 if used >= group_limit:
                     held.append(entry)
                     continue
-            if plan.exclusive and full_name(key) in running_names:
-                held.append(entry)
-                continue
+            if plan.exclusive:
+                if running_names is None:
+                    running_names = {full_name(k) for k in self.running} | set(load.names)
+                if full_name(key) in running_names:
+                    held.append(entry)
+                    continue
             self._ready_keys.discard(key)
             self.running[key] = plan
             row = self.rows.setdefault(key, Row())
             row.state, row.status, row.comment = "LAUNCHED", "n/a", ""
             self._note_row(key)
-            if plan.jobgroup:
+            if plan.jobgroup and running_groups is not None:
                 running_groups[plan.jobgroup] += 1
-            running_names.add(full_name(key))
+            if running_names is not None:
+                running_names.add(full_name(key))
             item = self._items.get(key[0], {}).get(key[1]) if key[1] else None
             self._pending.launch.append(Launch(key, plan, item))
         for entry in held:
             heapq.heappush(self._ready, entry)
+
+    def _running_groups(self) -> defaultdict[str, int]:
+        groups: defaultdict[str, int] = defaultdict(int)
+        for plan in self.running.values():
+            if plan.jobgroup:
+                groups[plan.jobgroup] += 1
+        return groups
 
     # ----------------------------------------------------------------- building the queue
 

@@ -314,7 +314,7 @@ class TestJob:
         self._next_heartbeat = now + self.heartbeat_interval
         events: list[Event] = []
         self._write_state("REMOTEHOSTSTART", "n/a", None)
-        self.reporter.set_values(self.test, dict(_host_values()))
+        self.reporter.set_values(self.test, _host_values())
         self._write_state("RUNNING", None, None)
         self._prepare_steps()
         if self.runscript:
