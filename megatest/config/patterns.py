@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from megatest.config.lines import split_ws  # space/tab/LF only, never str.split()
 from megatest.errors import UsageError
@@ -165,8 +164,7 @@ def extend_test_patterns(
 # --- DB side (tests.scm: tests:match->sqlqry, db.scm: db:patt->like) -----------------------
 
 
-@dataclass(frozen=True)
-class DbMatch:
+class DbMatch(NamedTuple):
     """`<column> <op> '<pattern>'`: LIKE when the pattern has `%`, else GLOB."""
 
     column: str
@@ -174,8 +172,7 @@ class DbMatch:
     pattern: str
 
 
-@dataclass(frozen=True)
-class DbClause:
+class DbClause(NamedTuple):
     """One comma entry: `(testname OP 'TP' AND item_path OP 'IP')`; clauses are ORed."""
 
     test_name: DbMatch

@@ -16,7 +16,7 @@ from collections.abc import Collection, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from stat import S_ISLNK
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from megatest.config.items import (
     Item,
@@ -48,15 +48,13 @@ _STEP_RX = re.compile(r"(\{([^}]*)\}[ \t]*|)(.*)")
 ReadMode = Literal["plan", "launch", "raw"]
 
 
-@dataclass(frozen=True)
-class EzStep:
+class EzStep(NamedTuple):
     name: str
     command: str
     params: str | None  # the text inside `{...}`, "for future use" in the original
 
 
-@dataclass(frozen=True)
-class SkipRule:
+class SkipRule(NamedTuple):
     """The `[skip]` check that applies: kind is prevrunning, fileexists or rundelay."""
 
     kind: str

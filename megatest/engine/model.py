@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from megatest.config.items import Item
 
@@ -117,8 +118,7 @@ class Load:
     names: frozenset[str] = frozenset()  # full names running elsewhere, for `exclusive`
 
 
-@dataclass(frozen=True)
-class Blocked:
+class Blocked(NamedTuple):
     """A job the scheduler gave up on: the status written (state NOT_STARTED) and why."""
 
     key: Key

@@ -12,8 +12,7 @@ The comment written with the status names the waiton and what it ended in.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from megatest.engine.model import Row, TestPlan
 
@@ -31,8 +30,7 @@ class RunView(Protocol):
         """True when the test (or that one item) will not change any more in this run."""
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     met: bool = False
     blocked_status: str | None = None  # PREQ_FAIL / PREQ_DISCARDED when it can never be met
     reason: str = ""  # the waiton holding it back, for the display and the comment

@@ -1,22 +1,24 @@
-"""What a supervised test reports back to its driver (the engine's queue loop) on each poll."""
+"""What a supervised test reports back to its driver (the engine's queue loop) on each poll.
+
+Immutable records made for every step of every test: NamedTuples, which cost a fraction of a
+frozen dataclass to define (at every start of the command) and to make (several per test).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from megatest.executor.reporter import TestRef
 
 
-@dataclass(frozen=True)
-class StepStarted:
+class StepStarted(NamedTuple):
     test: TestRef
     step: str
     pid: int
     logfile: str  # path of the step's log, relative to the run dir
 
 
-@dataclass(frozen=True)
-class StepEnded:
+class StepEnded(NamedTuple):
     test: TestRef
     step: str
     exit_code: int | None  # the code that counts: logpro's when logpro was used; None = signal
@@ -26,24 +28,21 @@ class StepEnded:
     logfile: str  # S.html with logpro, else S.log (relative to the run dir)
 
 
-@dataclass(frozen=True)
-class TestKilled:
+class TestKilled(NamedTuple):
     __test__ = False  # not a pytest test class
 
     test: TestRef
     reason: str
 
 
-@dataclass(frozen=True)
-class TestTimedOut:
+class TestTimedOut(NamedTuple):
     __test__ = False  # not a pytest test class
 
     test: TestRef
     limit: float  # the runtime limit in seconds
 
 
-@dataclass(frozen=True)
-class TestFinished:
+class TestFinished(NamedTuple):
     __test__ = False  # not a pytest test class
 
     test: TestRef

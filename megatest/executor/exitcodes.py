@@ -7,7 +7,7 @@ this module adds what only the executor needs: the per-step verdict and the roll
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from megatest.store.state import (
     EXIT_CODE_STATUS,
@@ -64,8 +64,7 @@ def step_is_good(exit_code: int | None, *, logpro: bool) -> bool:
     return exit_code == 0 or (logpro and exit_code == 2)
 
 
-@dataclass(frozen=True)
-class RollUp:
+class RollUp(NamedTuple):
     """The outcome of folding one step into the roll-up code."""
 
     code: int  # the new roll-up code R

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from megatest.executor.logpro import TestDataRow
 
 
-@dataclass(frozen=True)
-class TestRef:
-    """Which test row a report is about. The engine fills in the ids it knows."""
+class TestRef(NamedTuple):
+    """Which test row a report is about. The engine fills in the ids it knows. (A NamedTuple:
+    made and hashed for every report, at a fraction of a frozen dataclass's cost.)"""
 
     __test__ = False  # not a pytest test class
 
@@ -31,8 +31,7 @@ class TestRef:
         return f"{self.test_name}/{self.item_path}" if self.item_path else self.test_name
 
 
-@dataclass(frozen=True)
-class Heartbeat:
+class Heartbeat(NamedTuple):
     """What the runner knows about a running test each heartbeat (no per-test process needed)."""
 
     run_duration: float  # seconds since the test started

@@ -17,8 +17,8 @@ import shlex
 import signal
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from megatest.errors import ConfigError
 from megatest.executor import exitcodes
@@ -59,8 +59,7 @@ def hms_to_seconds(text: str | None) -> int | None:
     return total
 
 
-@dataclass(frozen=True)
-class StepSpec:
+class StepSpec(NamedTuple):
     """One ezstep: its name, its command, and optionally inline [logpro] rules for it."""
 
     name: str

@@ -14,8 +14,8 @@ import stat
 import subprocess
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from megatest.errors import ConfigError, RunFailed
 
@@ -23,8 +23,7 @@ DEFAULT_MINSPACE_KB = 10000
 LAUNCH_LOG = "mt_launch.log"
 
 
-@dataclass(frozen=True)
-class Disk:
+class Disk(NamedTuple):
     name: str
     path: str
     free_kb: int

@@ -11,6 +11,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 # Rank tables of common.scm (*common:std-states*, *common:std-statuses*). Anything else ranks 0.
 STATE_RANKS: dict[str, int] = {
@@ -107,8 +108,7 @@ def status_from_helper_arg(value: str) -> str:
 
 
 # --------------------------------------------------------------------------- item rollup
-@dataclass(frozen=True)
-class Rollup:
+class Rollup(NamedTuple):
     """The state/status a parent (or a run) gets; None = leave that column as it is."""
 
     state: str | None
