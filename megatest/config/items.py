@@ -11,8 +11,8 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from megatest.config.patterns import match_test_name, split_ws
 from megatest.errors import ConfigError
@@ -23,8 +23,7 @@ Section = Mapping[str, object]
 TABLE_PAD = "-"
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(NamedTuple):
     """One item: its (KEY, value) pairs in key order. `Item(())` is the non-item record."""
 
     data: tuple[tuple[str, str], ...] = ()

@@ -14,7 +14,7 @@ Deliberate difference: KILLED is rerun when its status (KILLED) is listed in `--
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from megatest.engine.model import OK_STATUSES, RUNNING_STATES, Row
 
@@ -27,9 +27,8 @@ CLEANRERUN_STATES = ("KILLREQ", "KILLED", "UNKNOWN", "INCOMPLETE", "STUCK", "NOT
 CLEANRERUN_STATUSES = ("FAIL", "INCOMPLETE", "ABORT", "CHECK")
 
 
-@dataclass(frozen=True)
-class RerunPolicy:
-    rerun_statuses: frozenset[str] = field(default_factory=frozenset)
+class RerunPolicy(NamedTuple):
+    rerun_statuses: frozenset[str] = frozenset()
     force: bool = False
 
     @classmethod

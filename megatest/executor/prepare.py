@@ -8,9 +8,8 @@ process; nothing touches os.environ.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from megatest.executor.environment import (
     EnvCache,
@@ -33,8 +32,7 @@ from megatest.executor.workarea import (
 )
 
 
-@dataclass(frozen=True)
-class PreparedTest:
+class PreparedTest(NamedTuple):
     work_area: WorkArea
     env: dict[str, str]
     snapshot_paths: tuple[str, str]  # megatest.sh, megatest.csh

@@ -12,7 +12,7 @@ import glob
 import os
 import subprocess
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from megatest.errors import ConfigError
 from megatest.executor.reporter import TestRef
@@ -21,8 +21,7 @@ from megatest.executor.reporter import TestRef
 WaiverHook = Callable[[TestRef, str | None], tuple[str, str | None] | None]
 
 
-@dataclass(frozen=True)
-class PreviousRecord:
+class PreviousRecord(NamedTuple):
     state: str
     status: str
     comment: str | None
