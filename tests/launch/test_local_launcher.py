@@ -117,3 +117,18 @@ def test_supervisor_overhead_per_step(tmp_path):
     assert started == 200
     assert all(j.result == ("COMPLETED", "PASS") for j in jobs)
     assert per_step < 0.002, f"{per_step * 1000:.2f} ms of supervisor CPU per step"
+
+
+def test_a_tree_that_ignores_sigterm_is_killed_after_the_grace_period(tmp_path):
+    """The grace period is a timer: nothing exits to wake the launcher when SIGTERM is ignored."""
+    jobs, rep = make_jobs(tmp_path, 1, [("s", "trap '' TERM; sleep 100 & sleep 100")],
+                          kill_grace=0.3)
+    launcher = LocalLauncher()
+    launcher.submit(jobs[0])
+    time.sleep(0.2)  # the shell has set its trap
+    launcher.kill(jobs[0].test, "dashboard kill")
+    give_up = time.monotonic() + 5
+    while launcher.running and time.monotonic() < give_up:
+        launcher.poll(None)
+    assert not launcher.running, "still running 5 s after a kill with a 0.3 s grace period"
+    assert rep.states[jobs[0].test] == ("KILLED", "KILLED")
