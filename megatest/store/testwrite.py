@@ -248,6 +248,9 @@ class TestWriter:
         if not self.in_batch:
             raise UsageError("TestWriter.apply must run inside writer.batch()")
         dirty: dict[str, RowPatch] = {}  # testname -> its last patched item
+        # step rows touch no test row: written together (in their own order) before the next
+        # other call and at the end
+        steps: list[tuple[Any, ...]] = []
         for entry in entries:
             if isinstance(entry, RowPatch):
                 self._patch_row(entry)
@@ -257,11 +260,18 @@ class TestWriter:
                 continue
             method, args, kwargs = entry
             if method == "add_step":
-                self._upsert_step(*args, **kwargs)  # touches no test row: no roll-up needed
+                steps.append(_step_values(*args, **kwargs))
                 continue
             self._roll_up_parents(dirty)
+            self._write_steps(steps)
             getattr(self, method)(*args, **kwargs)
         self._roll_up_parents(dirty)
+        self._write_steps(steps)
+
+    def _write_steps(self, steps: list[tuple[Any, ...]]) -> None:
+        if steps:
+            self.conn.executemany(_STEP_UPSERT, steps)
+            steps.clear()
 
     def _patch_row(self, patch: RowPatch) -> None:
         columns = {
@@ -351,9 +361,8 @@ class TestWriter:
         self, test_id: int, stepname: str, state: str, status: str, logfile: str = "",
         comment: str = "", *, event_time: int | None = None,
     ) -> None:
-        stamp = int(time.time()) if event_time is None else event_time
-        self.conn.execute(_STEP_UPSERT, (test_id, stepname, state, str(status), stamp,
-                                         comment or "", logfile or ""))
+        self.conn.execute(_STEP_UPSERT, _step_values(test_id, stepname, state, status, logfile,
+                                                     comment, event_time=event_time))
 
     def add_test_data(self, test_id: int, rows: Iterable[Mapping[str, Any]]) -> str | None:
         """Rows are mappings with DATA_FIELDS keys; same judging and rollup as the Store."""
@@ -411,6 +420,15 @@ class TestWriter:
                  duration),
             )
         return duration
+
+
+def _step_values(
+    test_id: int, stepname: str, state: str, status: str, logfile: str = "", comment: str = "",
+    *, event_time: int | None = None,
+) -> tuple[Any, ...]:
+    """The _STEP_UPSERT parameters of one step row (stamped now unless `event_time`)."""
+    stamp = int(time.time()) if event_time is None else event_time
+    return (test_id, stepname, state, str(status), stamp, comment or "", logfile or "")
 
 
 def _field_columns(fields: Mapping[str, Any]) -> dict[str, Any]:

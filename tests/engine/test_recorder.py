@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 
 from megatest.engine.recorder import StoreReporter
@@ -52,12 +54,18 @@ def test_a_failing_write_rolls_the_whole_flush_back(store, tmp_path):
     assert store.get_test(run_id, test_id).state == "NOT_STARTED"
 
 
-def test_merged_columns_wait_for_their_interval_unless_everything(store, tmp_path):
+@contextmanager
+def _two_tests(store, tmp_path):
+    """A run with tests t and u, and a reporter on it: (run id, writer, reporter, t, u)."""
     run_id = store.get_or_create_run({"A": "x"}, "r")
     ids = store.register_tests(run_id, [("t", ""), ("u", "")])
     with TestWriter(tmp_path, run_id) as writer:
         rep = StoreReporter(store, writer, run_id, lambda *a: None)
-        t, u = rep.ref("t", "", ids[("t", "")]), rep.ref("u", "", ids[("u", "")])
+        yield run_id, writer, rep, rep.ref("t", "", ids[("t", "")]), rep.ref("u", "", ids[("u", "")])
+
+
+def test_merged_columns_wait_for_their_interval_unless_everything(store, tmp_path):
+    with _two_tests(store, tmp_path) as (run_id, writer, rep, t, u):
         rep.set_values(t, {"host": "h1"})
         rep.flush(everything=False)  # first flush: the interval has long passed
         rep.set_values(t, {"host": "h2", "process_id": 9})
@@ -165,3 +173,17 @@ def test_an_item_state_kept_by_the_guard_is_what_its_parent_rolls_up(store, tmp_
         rep.flush()
     top = store.get_test_by_name(run_id, "t", "")
     assert (top.state, top.status) == ("COMPLETED", "FAIL")
+
+
+def test_steps_of_one_flush_are_written_in_their_order(store, tmp_path):
+    with _two_tests(store, tmp_path) as (run_id, _writer, rep, t, u):
+        rep.step(t, "build", "start", "-", "", "")
+        rep.set_state_status(u, "RUNNING", "n/a", None)
+        rep.step(u, "build", "start", "-", "", "")
+        rep.step(t, "build", "end", "1", "build.log", "first try")
+        rep.step(t, "build", "end", "0", "build.log", "")  # the same step state again: it wins
+        rep.flush()
+    steps = {(s.stepname, s.state): (s.status, s.comment) for s in store.get_steps(run_id, t.test_id)}
+    assert steps == {("build", "start"): ("-", ""), ("build", "end"): ("0", "")}
+    assert [(s.stepname, s.state) for s in store.get_steps(run_id, u.test_id)] == [
+        ("build", "start")]
