@@ -531,10 +531,9 @@ class Runner:
 
     def _prepare_in_child(self, payload: tuple) -> object:
         from megatest.engine.launching import prepare_work
-
-        name, config, ref_values, item = payload
         from megatest.executor.reporter import TestRef
 
+        name, config, ref_values, item = payload
         prepared = prepare_work(self.ctx, config if config is not None else self.configs[name],
                                 TestRef(*ref_values), item)
         return self._sender.encode(prepared)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
+from typing import NamedTuple
 
 from megatest.errors import ConfigError
 
@@ -245,21 +246,14 @@ class EnvTemplate:
 _UNKNOWN = EnvTemplate({}, [])  # marks a key whose template has not been made yet
 
 
-class EnvParts:
+class EnvParts(NamedTuple):
     """What one test's environment adds to its EnvTemplate: the slot values (run dir, test
     name, item info, item path), then its item variables and `extra`, set last in order.
     Small enough to send between processes in place of the whole environment."""
 
-    __slots__ = ("per_test", "item_vars", "extra")
-
-    def __init__(self, per_test: tuple[str, str, str, str], item_vars: tuple[tuple[str, str], ...],
-                 extra: tuple[tuple[str, str], ...]):
-        self.per_test = per_test
-        self.item_vars = item_vars
-        self.extra = extra
-
-    def __reduce__(self) -> tuple:
-        return (EnvParts, (self.per_test, self.item_vars, self.extra))
+    per_test: tuple[str, str, str, str]
+    item_vars: tuple[tuple[str, str], ...]
+    extra: tuple[tuple[str, str], ...]
 
     @property
     def moved(self) -> tuple[str, ...]:

@@ -36,7 +36,7 @@ class PreparedTest(NamedTuple):
     work_area: WorkArea
     env: dict[str, str]
     snapshot_paths: tuple[str, str]  # megatest.sh, megatest.csh
-    # how `env` was made, when it came from a run-level template (see to_wire)
+    # how `env` was made, when it came from a run-level template (see PreparedSender)
     env_source: tuple[EnvTemplate, EnvParts] | None = None
 
     @property
