@@ -382,6 +382,9 @@ class Runner:
         from megatest.store import paths
 
         lock_dir = paths.db_dir(self.area.toppath)
+        # jobgroups are counted only where a limit reads them, and each test's looked up once
+        count_groups = bool(self.sched.limits.jobgroups)
+        jobgroup_of: dict[str, str | None] = {}
         for run in self.store.find_runs(state="RUNNING"):
             if run.id == self.run_id:
                 continue
@@ -392,8 +395,12 @@ class Runner:
                     continue  # an itemized test's top row or a row not yet on its host
                 running += 1
                 names.add(rec.fullname)
-                meta = self.store.get_test_meta(rec.testname) or {}
-                group = meta.get("jobgroup")
+                if not count_groups:
+                    continue
+                if rec.testname not in jobgroup_of:
+                    meta = self.store.get_test_meta(rec.testname) or {}
+                    jobgroup_of[rec.testname] = meta.get("jobgroup")
+                group = jobgroup_of[rec.testname]
                 if group:
                     groups[group] = groups.get(group, 0) + 1
         self._load = Load(running, groups, frozenset(names))

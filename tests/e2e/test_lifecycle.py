@@ -175,6 +175,29 @@ def test_a_dead_preparer_costs_no_test(make_area):
     assert collections.Counter(area.ran()) == {f"t{i}": 1 for i in range(1, 7)}
 
 
+def _second_run_while_first_holds(area, log_name: str, first: list[str], second: list[str],
+                                  started: str) -> dict[tuple[str, str], float]:
+    """Start run `first`, wait until its test logged `started`, run `second` to its end, let
+    the first end; the log's `WHO start|end TIME` lines as {(WHO, start|end): TIME}."""
+    runner = area.start("runs", "start", "--target", TARGET, *first)
+    log = area.root / log_name
+    wait_for(lambda: log.exists() and started in log.read_text())
+    area.mt("runs", "start", "--target", TARGET, *second, "-q", check=0)
+    runner.communicate(timeout=30)
+    events = {}
+    for line in log.read_text().splitlines():
+        who, what, when = line.split()
+        events[(who, what)] = float(when)
+    return events
+
+
+def test_a_jobgroup_limit_counts_the_other_runs_of_the_area(make_area):
+    events = _second_run_while_first_holds(
+        make_area("jobgroup"), "heavy.log", ["--runname", "a", "--testpatt", "one"],
+        ["--runname", "b", "--testpatt", "two"], "one start")
+    assert events[("two", "start")] >= events[("one", "end")]
+
+
 def test_a_waived_failure_carries_over_to_the_next_run(make_area):
     area = make_area("waiver")
     area.mt("runs", "start", "--target", TARGET, "--runname", "w1", "-q", check=1)
@@ -186,14 +209,6 @@ def test_a_waived_failure_carries_over_to_the_next_run(make_area):
 
 
 def test_exclusive_test_never_overlaps_across_runs(make_area):
-    area = make_area("exclusive")
-    first = area.start("runs", "start", "--target", TARGET, "--runname", "a")
-    log = area.root / "solo.log"
-    wait_for(lambda: log.exists() and "a start" in log.read_text())
-    area.mt("runs", "start", "--target", TARGET, "--runname", "b", "-q", check=0)
-    first.communicate(timeout=30)
-    events = {}
-    for line in log.read_text().splitlines():
-        run, what, when = line.split()
-        events[(run, what)] = float(when)
+    events = _second_run_while_first_holds(
+        make_area("exclusive"), "solo.log", ["--runname", "a"], ["--runname", "b"], "a start")
     assert events[("b", "start")] >= events[("a", "end")]
