@@ -7,8 +7,11 @@ read-modify-write. The
 runner, which writes thousands of changes, groups them with `batch()`: one transaction per
 turn of its loop instead of one per change.
 
-The schema is still the Alembic-owned one: the writer refuses a run db that is not at RUN_HEAD
-(megatest.store.revisions), and tests/store/test_testwrite.py checks that every column named in
+Every UPDATE of tests, test_steps and test_data sets last_update itself (run_0003 dropped the
+triggers that did it at three times the cost).
+
+The schema is still the Alembic-owned one: the writer refuses a run db at a revision it cannot
+write (megatest.store.revisions.WRITABLE_RUN_REVISIONS), and tests/store/test_testwrite.py checks that every column named in
 USES exists in megatest.store.schema.
 """
 
@@ -26,9 +29,11 @@ from typing import Any
 from megatest.errors import StoreError, UsageError
 from megatest.store import sqlite_conn
 from megatest.store import state as model
-from megatest.store.revisions import HEADS
+from megatest.store.revisions import HEADS, WRITABLE_RUN_REVISIONS
 
 RUN_HEAD = HEADS["run"]
+# set in every UPDATE of a run table: the same value as the column default
+_STAMP = "last_update=strftime('%s','now')"
 
 # Columns this module reads or writes, per table (checked against the Core schema in tests).
 USES: dict[str, tuple[str, ...]] = {
@@ -51,13 +56,14 @@ _STEP_UPSERT = (
     "INSERT INTO test_steps (test_id, stepname, state, status, event_time, comment, logfile) "
     "VALUES (?,?,?,?,?,?,?) ON CONFLICT (test_id, stepname, state) DO UPDATE SET "
     "status=excluded.status, event_time=excluded.event_time, comment=excluded.comment, "
-    "logfile=excluded.logfile"
+    "logfile=excluded.logfile, " + _STAMP
 )
 _DATA_UPSERT = (
     "INSERT INTO test_data (test_id, category, variable, value, expected, tol, units, comment, "
     "status, type) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (test_id, category, variable) DO "
     "UPDATE SET value=excluded.value, expected=excluded.expected, tol=excluded.tol, "
-    "units=excluded.units, comment=excluded.comment, status=excluded.status, type=excluded.type"
+    "units=excluded.units, comment=excluded.comment, status=excluded.status, type=excluded.type, "
+    + _STAMP
 )
 # Columns update_fields may set; state and status only change through set_state_status
 # (which rolls up), identity columns never. Store.update_test_fields uses the same list.
@@ -127,7 +133,7 @@ class TestWriter:
         revision = sqlite_conn.alembic_revision(self.path)
         if revision is None:
             raise StoreError(f"{self.path}: no database for run {self.run_id}")
-        if revision != RUN_HEAD:
+        if revision not in WRITABLE_RUN_REVISIONS:
             raise StoreError(
                 f"{self.path}: schema revision {revision} is not {RUN_HEAD}; "
                 "run `megatest db migrate`"
@@ -225,7 +231,7 @@ class TestWriter:
                 sets.append("event_time=?")
                 args.append(int(time.time()))
             if sets:
-                c.execute(f"UPDATE tests SET {', '.join(sets)} WHERE id=?", (*args, test_id))
+                c.execute(f"UPDATE tests SET {', '.join(sets)}, {_STAMP} WHERE id=?", (*args, test_id))
             parent = None
             if item_path:
                 parent = self._roll_up_parent(
@@ -298,7 +304,7 @@ class TestWriter:
         if guarded:
             where += f" AND state IN ({', '.join('?' * len(_STARTABLE))})"
         cursor = self.conn.execute(
-            f"UPDATE tests SET {', '.join(f'{k}=?' for k in names)} WHERE {where}",
+            f"UPDATE tests SET {', '.join(f'{k}=?' for k in names)}, {_STAMP} WHERE {where}",
             (*(columns[k] for k in names), test_id, *(_STARTABLE if guarded else ())),
         )
         return cursor.rowcount > 0
@@ -322,7 +328,7 @@ class TestWriter:
                  if v is not None]
         if psets:
             self.conn.execute(
-                f"UPDATE tests SET {', '.join(f'{k}=?' for k, _ in psets)} "
+                f"UPDATE tests SET {', '.join(f'{k}=?' for k, _ in psets)}, {_STAMP} "
                 "WHERE run_id=? AND testname=? AND item_path=''",
                 (*(v for _, v in psets), self.run_id, testname),
             )
@@ -337,7 +343,7 @@ class TestWriter:
         columns = sorted(fields)  # names come from the allow-list above, never from input
         with self._tx() as c:
             c.execute(
-                f"UPDATE tests SET {', '.join(f'{k}=?' for k in columns)} WHERE id=?",
+                f"UPDATE tests SET {', '.join(f'{k}=?' for k in columns)}, {_STAMP} WHERE id=?",
                 (*(fields[k] for k in columns), test_id),
             )
 
@@ -386,7 +392,7 @@ class TestWriter:
         current = self.conn.execute("SELECT status FROM tests WHERE id=?", (test_id,)).fetchone()
         new_status = model.test_data_rollup(current[0] if current else None, passes, fails)
         self.conn.execute(
-            "UPDATE tests SET pass_count=?, fail_count=?, status=? WHERE id=?",
+            f"UPDATE tests SET pass_count=?, fail_count=?, status=?, {_STAMP} WHERE id=?",
             (passes, fails, new_status, test_id),
         )
         return new_status
@@ -409,7 +415,7 @@ class TestWriter:
             duration = max(0, now - int(row[0]))
             c.execute(
                 "UPDATE tests SET run_duration=?, cpuload=coalesce(?, cpuload), "
-                "diskfree=coalesce(?, diskfree) WHERE id=?",
+                f"diskfree=coalesce(?, diskfree), {_STAMP} WHERE id=?",
                 (duration, cpuload, diskfree, test_id),
             )
             c.execute(

@@ -73,3 +73,59 @@ def test_lean_writer_refuses_missing_or_old_db(store, run_id, tmp_path):
     migrations.downgrade(store.run_path(run_id), "run", "run_0001")
     with pytest.raises(StoreError, match="db migrate"):
         TestWriter(store.area_root, run_id)
+
+
+def _last_updates(path, test_id):
+    import sqlite3
+
+    c = sqlite3.connect(path)
+    try:
+        return [c.execute(f"SELECT last_update FROM {table} WHERE {col}=?", (test_id,)).fetchone()[0]
+                for table, col in (("tests", "id"), ("test_steps", "test_id"),
+                                   ("test_data", "test_id"))]
+    finally:
+        c.close()
+
+
+def _age_rows(path, test_id):
+    import sqlite3
+
+    c = sqlite3.connect(path)
+    with c:
+        c.execute("UPDATE tests SET last_update=5 WHERE id=?", (test_id,))
+        c.execute("UPDATE test_steps SET last_update=5 WHERE test_id=?", (test_id,))
+        c.execute("UPDATE test_data SET last_update=5 WHERE test_id=?", (test_id,))
+    c.close()
+
+
+@pytest.mark.parametrize("revision", ["run_0002", "run_0003"])
+def test_every_update_stamps_last_update(store, run_id, revision):
+    # run_0003 has no triggers: the writer's own statements must keep last_update current,
+    # which dashboards and `-since` style queries sort and filter on
+    import time
+
+    path = store.run_path(run_id)
+    if revision != RUN_HEAD:
+        migrations.downgrade(path, "run", revision)  # an area made before run_0003: still written
+    t = store.get_or_create_test(run_id, "t")
+    with TestWriter(store.area_root, run_id) as w:
+        w.add_step(t, "s1", "start", "-")
+        w.add_test_data(t, [{"variable": "x", "value": 1}])
+        _age_rows(path, t)
+        before = int(time.time())
+        w.set_state_status(t, "RUNNING", "n/a")
+        w.add_step(t, "s1", "start", "0")
+        w.add_test_data(t, [{"variable": "x", "value": 2}])
+    assert all(stamp >= before for stamp in _last_updates(path, t))
+    assert migrations.current(path) == revision
+
+
+def test_a_run_db_at_run_0002_is_migrated_to_the_head(store, run_id):
+    from megatest.store import maintenance
+
+    path = store.run_path(run_id)
+    migrations.downgrade(path, "run", "run_0002")
+    said = []
+    assert maintenance.migrate(store.area_root, say=said.append)
+    assert migrations.current(path) == RUN_HEAD == "run_0003"
+    assert any("run_0002 -> run_0003" in line for line in said)
