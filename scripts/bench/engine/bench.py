@@ -115,6 +115,45 @@ def peers(root: Path, count: int) -> dict[str, float | str]:
     return out
 
 
+def inode_cost_us(root: Path, probe: int, tests: int) -> float:
+    """Microseconds per new folder or file, made the way a run makes them: `tests` folders
+    of 6 files each, 5 levels under `root` (the same block groups as the runs' folders).
+    Fewer would not do: the first few hundred inodes come from the free ones ahead of any
+    recently deleted ones, so a small probe is fast even when a run is not."""
+    folder = root / f"fs-probe-{probe}" / "runs" / "bench" / "x"
+    folder.mkdir(parents=True)
+    start = time.perf_counter()
+    for i in range(tests):
+        sub = folder / f"t{i:04d}"
+        sub.mkdir()
+        for name in ("a", "b", "c", "d", "e", "f"):
+            os.close(os.open(sub / name, os.O_WRONLY | os.O_CREAT, 0o644))
+    return (time.perf_counter() - start) / (tests * 7) * 1e6
+
+
+SLOW_FS_US = 100.0  # per new inode; a settled ext4 takes 20-40 us here, tmpfs about 20
+
+
+def wait_for_quiet_fs(root: Path, tests: int, max_wait: float, slow_us: float = SLOW_FS_US) -> float:
+    """Wait (up to `max_wait` s) until making a file in `root` costs less than `slow_us`.
+
+    On ext4 without a journal, an inode freed in the last 5 minutes (10 while its table
+    block is dirty) is skipped when a new one is allocated: right after a big deletion (a
+    previous benchmark's temp dir, a test suite's tmp folders) a new file costs up to a few
+    ms instead of 20-40 us. A run makes a few files per test and the peers almost
+    none, so such a moment measures the file system, not the tools. Returns the last cost."""
+    probe = 0
+    cost = inode_cost_us(root, probe, tests)
+    deadline = time.monotonic() + max_wait
+    while cost > slow_us and time.monotonic() < deadline:
+        print(f"  the file system is slow to make files ({cost:.0f} us each, recent deletions?); "
+              "waiting for it to settle", flush=True)
+        time.sleep(min(30.0, max(0.0, deadline - time.monotonic())))
+        probe += 1
+        cost = inode_cost_us(root, probe, tests)
+    return cost
+
+
 def runs_of(fn, repeat: int) -> list[float]:
     """`repeat` timed runs, fastest first: the ratios use the best, and every run is printed,
     since on a shared or virtual machine one run can be far off the others."""
@@ -126,8 +165,13 @@ def main() -> int:
     parser.add_argument("--tests", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the temp dir")
+    parser.add_argument("--dir", type=Path, default=None,
+                        help="make the temp dir in this folder (default: the system's temp dir)")
+    parser.add_argument("--fs-wait", type=float, default=600.0, metavar="SECONDS",
+                        help="wait up to this long for a file system slowed by recent "
+                             "deletions to settle (0: measure at once)")
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="mt-bench-"))
+    root = Path(tempfile.mkdtemp(prefix="mt-bench-", dir=args.dir))
     # this environment may set PYTHONDONTWRITEBYTECODE: without .pyc files every megatest
     # start would compile the package first, which is not what users run
     import megatest
@@ -137,6 +181,10 @@ def main() -> int:
     try:
         print(f"{args.tests} commands `true`, 2 at a time, best of {args.repeat}; "
               f"{os.cpu_count()} cores; in {root}")
+        cost = wait_for_quiet_fs(root, args.tests, args.fs_wait)
+        print(f"  making a file: {cost:.0f} us"
+              + (" (still slow: megatest's times below include the file system's delay)"
+                 if cost > SLOW_FS_US else ""))
         times: dict[str, list[float] | str] = {}
         for name, fn in peers(root, args.tests).items():
             times[name] = fn if isinstance(fn, str) else runs_of(fn, args.repeat)
