@@ -90,6 +90,18 @@ def _section_of(args: list[str]) -> tuple[str | None, str | None]:
     return None, None
 
 
+def has_command(args: list[str]) -> bool:
+    """`args` name a section and command this version has (the legacy front door maps some
+    of the original's actions onto sections still to come: the server, remote execution)."""
+    section, command = _section_of(args)
+    if section is None:
+        return False
+    import importlib
+
+    module = importlib.import_module(f"megatest.cli.{section}")
+    return command is None or any(_command_name(i) == command for i in module.app.registered_commands)
+
+
 def run_app(args: list[str]) -> int:
     """Run the app on `args`; return the exit code instead of raising SystemExit."""
     _register(*_section_of(args))

@@ -32,9 +32,11 @@ def main(argv: list[str] | None = None) -> int:
             from megatest.engine.helpers import run_helper
 
             return run_helper(args)
+        legacy_action = None
         if args and _is_legacy(args):
-            from megatest.cli.legacy import translate
+            from megatest.cli.legacy import action_of, translate
 
+            legacy_action = action_of(args)
             args = translate(args)
         if args[:2] == ["query", "config"] or args[2:4] == ["query", "config"]:
             # Called from inside tests (`-show-config -section S -var V`): skip Typer.
@@ -43,8 +45,12 @@ def main(argv: list[str] | None = None) -> int:
             code = fast_main(args)
             if code is not None:
                 return code
-        from megatest.cli.app import run_app
+        from megatest.cli.app import has_command, run_app
 
+        if legacy_action is not None and not has_command(args):
+            from megatest.errors import UsageError
+
+            raise UsageError(f"{legacy_action} is not supported by this version of megatest yet")
         return run_app(args)
     except MegatestError as exc:
         print(f"megatest: error: {exc.one_line()}", file=sys.stderr)

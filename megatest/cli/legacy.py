@@ -101,9 +101,14 @@ FLAG_OPTIONS: dict[str, str] = {
 IGNORED_FLAGS = {"-v", "-q", "-archive-target"}
 
 
+def action_of(argv: list[str]) -> str | None:
+    """The action flag of a legacy line (`-run`, `-execute`, ...), if it has one."""
+    return next((a for a in argv if a in ACTIONS), None)
+
+
 def translate(argv: list[str]) -> list[str]:
     """Map a legacy argument list onto the sectioned CLI; raise UsageError if impossible."""
-    action_flag = next((a for a in argv if a in ACTIONS), None)
+    action_flag = action_of(argv)
     if action_flag is None and any(a in ("-rerun-clean", "-rerun-all") for a in argv):
         # these two start a run on their own, like -run (reference 1.1 step 8)
         argv, action_flag = ["-run", *argv], "-run"

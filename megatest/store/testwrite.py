@@ -11,8 +11,8 @@ Every UPDATE of tests, test_steps and test_data sets last_update itself (run_000
 triggers that did it at three times the cost).
 
 The schema is still the Alembic-owned one: the writer refuses a run db at a revision it cannot
-write (megatest.store.revisions.WRITABLE_RUN_REVISIONS), and tests/store/test_testwrite.py checks that every column named in
-USES exists in megatest.store.schema.
+write (megatest.store.revisions.WRITABLE_RUN_REVISIONS), and tests/store/test_testwrite.py
+checks that every column named in USES exists in megatest.store.schema.
 """
 
 from __future__ import annotations

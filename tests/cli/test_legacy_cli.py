@@ -47,3 +47,12 @@ def test_start_dir_selects_the_area(megatest):
 def test_show_config_with_start_dir(megatest):
     res = megatest("-show-config", "-section", "setup", "-var", "area-name", "-start-dir", str(DEMO))
     assert (res.returncode, res.stdout) == (0, "demo\n")
+
+
+def test_legacy_actions_of_sections_still_to_come_say_so(megatest):
+    # -execute (remote test start) and -server map to commands this version does not have:
+    # one line naming the flag, not a usage dump about `megatest test`
+    for flag in ("-execute", "-server", "-list-servers"):
+        res = megatest(flag, cwd=DEMO)
+        assert res.returncode == 2
+        assert res.stderr == f"megatest: error: {flag} is not supported by this version of megatest yet\n"
