@@ -1,7 +1,7 @@
 """Run-engine benchmark: 1,000 tests whose only step is `true`, two at a time.
 
 Generates, in a temp dir, a Megatest area and the same 1,000 commands for the peers, then
-times (wall clock, best of --repeat):
+times (wall clock, best of --repeat rounds, each round timing every tool once in turn):
 
   megatest   `megatest runs start` on the area, every state change recorded in the store
   xargs      `xargs -P2` on the bare commands (the lower bound: nothing kept)
@@ -154,10 +154,18 @@ def wait_for_quiet_fs(root: Path, tests: int, max_wait: float, slow_us: float = 
     return cost
 
 
-def runs_of(fn, repeat: int) -> list[float]:
-    """`repeat` timed runs, fastest first: the ratios use the best, and every run is printed,
-    since on a shared or virtual machine one run can be far off the others."""
-    return sorted(fn() for _ in range(repeat))
+def interleaved_runs(jobs: dict[str, object], repeat: int) -> dict[str, list[float] | str]:
+    """`repeat` rounds, each timing every job once in turn; per job its times, fastest first
+    (a job that is a str is a reason it cannot run, kept as is). The ratios use the best
+    run, and every run is printed: this VM's speed drifts over a minute, so a tool timed only
+    at the start or only at the end would see another machine than the rest."""
+    times: dict[str, list[float] | str] = {
+        name: job if isinstance(job, str) else [] for name, job in jobs.items()}
+    for _ in range(repeat):
+        for name, job in jobs.items():
+            if not isinstance(job, str):
+                times[name].append(job())  # type: ignore[union-attr, operator]
+    return {name: sorted(t) if isinstance(t, list) else t for name, t in times.items()}
 
 
 def main() -> int:
@@ -185,33 +193,26 @@ def main() -> int:
         print(f"  making a file: {cost:.0f} us"
               + (" (still slow: megatest's times below include the file system's delay)"
                  if cost > SLOW_FS_US else ""))
-        times: dict[str, list[float] | str] = {}
-        for name, fn in peers(root, args.tests).items():
-            times[name] = fn if isinstance(fn, str) else runs_of(fn, args.repeat)
-
+        jobs: dict[str, object] = dict(peers(root, args.tests))
         area = write_area(root, args.tests)
-        # every repeat is a fresh run (a new run name), so all tests really run
+        # every run is a fresh run (a new run name), so all tests really run
         counter = iter(range(1000))
-        times["megatest"] = runs_of(lambda: megatest_run(area, f"r{next(counter)}"), args.repeat)
+        jobs["megatest"] = lambda: megatest_run(area, f"r{next(counter)}")
         # the fixed cost of one `megatest runs start` (interpreter, imports, store open)
         one = write_area(root / "one", 1)
-        times["megatest 1 test"] = runs_of(lambda: megatest_run(one, f"r{next(counter)}"), args.repeat)
+        jobs["megatest 1 test"] = lambda: megatest_run(one, f"r{next(counter)}")
         items_area = write_area(root, 10, items=args.tests // 10)
-        times[f"megatest 10x{args.tests // 10} items"] = runs_of(
-            lambda: megatest_run(items_area, f"r{next(counter)}"), args.repeat
-        )
+        jobs[f"megatest 10x{args.tests // 10} items"] = lambda: megatest_run(
+            items_area, f"r{next(counter)}")
         # wide: many jobs at once (launches must not queue behind anything), against xargs
         wide_n = max(1, args.tests * 3 // 10)
         wide_args = root / "wide-args.txt"
         wide_args.write_text("x\n" * wide_n)
-        times[f"xargs -P50, {wide_n}"] = runs_of(
-            lambda: timed(["xargs", "-P50", "-n1", "-a", str(wide_args), "true"], root),
-            args.repeat,
-        )
+        jobs[f"xargs -P50, {wide_n}"] = lambda: timed(
+            ["xargs", "-P50", "-n1", "-a", str(wide_args), "true"], root)
         wide_area = write_area(root / "wide", wide_n, jobs=50)
-        times[f"megatest -j50, {wide_n}"] = runs_of(
-            lambda: megatest_run(wide_area, f"r{next(counter)}"), args.repeat
-        )
+        jobs[f"megatest -j50, {wide_n}"] = lambda: megatest_run(wide_area, f"r{next(counter)}")
+        times = interleaved_runs(jobs, args.repeat)
 
         width = max(len(k) for k in times)
         for name, runs in times.items():
