@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from megatest.engine.model import RUNNING_STATES
+from megatest.engine.runlock import runner_alive
 from megatest.errors import UsageError
+from megatest.store import paths
 
 if TYPE_CHECKING:
     from megatest.store.lean import LeanStore as Store
@@ -67,14 +69,6 @@ def matching_tests(store: Store, run: RunRecord, sel: Selector) -> list[TestReco
     )
 
 
-def runner_alive(area: Path, run_id: int) -> bool:
-    """Whether a `runs start` of this run is alive (it holds the run lock)."""
-    from megatest.engine import runlock
-    from megatest.store import paths
-
-    return runlock.runner_alive(paths.db_dir(area), run_id)
-
-
 def set_state_status(
     sel: Selector, state: str, status: str, say: Callable[[str], None]
 ) -> int:
@@ -101,7 +95,7 @@ def remove(sel: Selector, say: Callable[[str], None], keep_records: bool = False
             if run.locked:
                 say(f"run {run.target}/{run.runname} is locked: left alone")
                 continue
-            if runner_alive(sel.area, run.id):
+            if runner_alive(paths.db_dir(sel.area), run.id):
                 raise UsageError(
                     f"run {run.target}/{run.runname} is running; stop it first with `megatest runs kill`"
                 )
@@ -167,7 +161,7 @@ def wait(sel: Selector, say: Callable[[str], None], timeout: float | None = None
         with open_store(sel.area) as store:
             for run in matching_runs(store, sel):
                 running = [t for t in matching_tests(store, run, sel) if t.state in RUNNING_STATES]
-                if running or runner_alive(sel.area, run.id):
+                if running or runner_alive(paths.db_dir(sel.area), run.id):
                     busy.append(f"{run.target}/{run.runname}: {len(running)} running")
         if not busy:
             return True

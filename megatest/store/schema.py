@@ -290,12 +290,9 @@ RUN_TABLES = ("tests", "test_steps", "test_data", "test_rundat", "archives")
 # Tables whose rows belong to a test through test_id.
 TEST_CHILD_TABLES = ("test_steps", "test_data", "test_rundat", "archives")
 
-# main.db keeps the original's "last_update := now on UPDATE" triggers on runs and run_stats.
-# Run databases had them on tests, test_steps and test_data up to run_0002; from run_0003 the
-# writer (megatest.store.testwrite) stamps last_update in its own statements.
-LAST_UPDATE_TRIGGERS = {
-    "main": {"runs": "update_runs_trigger", "run_stats": "update_run_stats_trigger"},
-}
+# The original's "last_update := now on UPDATE" triggers stay on main.db's runs and run_stats
+# (alembic/main); run databases dropped theirs in run_0003, and megatest.store.testwrite stamps
+# last_update in its own statements.
 
 
 @functools.cache
