@@ -51,7 +51,7 @@ NUITKA_OUT  := $(BUILD_DIR)/nuitka
 DIST_DIR    := $(NUITKA_OUT)/megatest.dist
 BINARY      := $(BUILD_DIR)/megatest
 BUILD_STAMP := $(VENV)/.build-installed
-DIST_SOURCES := $(shell find megatest -type f ! -path '*/__pycache__/*' ! -name '*.pyc' 2>/dev/null) \
+DIST_SOURCES := $(shell find megatest alembic -type f ! -path '*/__pycache__/*' ! -name '*.pyc' 2>/dev/null) \
 	scripts/dist/megatest_main.py scripts/dist/build_binary.sh
 MANPAGE     := $(BUILD_DIR)/share/megatest.1.gz
 COMPLETIONS := $(BUILD_DIR)/share/megatest.bash $(BUILD_DIR)/share/_megatest

@@ -1,7 +1,12 @@
-"""Alembic, driven from code: two script trees inside the package (main, run), no alembic.ini.
+"""Alembic, driven from code: one script folder holding two version trees (main, run).
 
-megatest/store/alembic/main/ owns main.db, megatest/store/alembic/run/ owns every <run_id>.db.
-Both trees' env.py call `run_env()` below, which takes the connection from the Config object.
+The scripts live in the source tree's top-level alembic/ folder (alembic.ini beside it runs
+them by hand); a wheel and the standalone binary carry a copy of that folder inside the
+package, as megatest/store/_alembic/ (pyproject.toml's package-dir, and
+scripts/dist/build_binary.sh). versions/main owns main.db, versions/run owns every
+<run_id>.db. Code migrates one tree at a time: its Config lists only that tree's version
+folder, so "head" and "base" mean that tree's, and a db file can never receive the other
+tree's revisions. alembic/env.py calls `run_env()`.
 """
 
 from __future__ import annotations
@@ -13,24 +18,56 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
+from megatest.errors import StoreError
 from megatest.store import sqlite_conn
 from megatest.store.revisions import HEADS
 
 TREES = ("main", "run")
-_HERE = Path(__file__).resolve().parent
+# Where a wheel or the binary puts its copy of alembic/, relative to this module's folder (the
+# name pyproject.toml's package-dir and scripts/dist/build_binary.sh both give it).
+SHIPPED_NAME = "_alembic"
 
 
-def script_location(tree: str) -> Path:
+def locate_scripts(store_dir: Path) -> Path:
+    """The folder holding env.py and versions/ for the megatest.store package at `store_dir`:
+    the copy inside the package when there is one (wheel, binary), else the source tree's
+    top-level alembic/ (editable install, tests), two levels up."""
+    shipped = store_dir / SHIPPED_NAME
+    if (shipped / "env.py").is_file():
+        return shipped
+    root = store_dir.parent.parent
+    source = root / "alembic"
+    # alembic.ini must sit beside it: in a site-packages folder, alembic/ is the Alembic library.
+    if (root / "alembic.ini").is_file() and (source / "env.py").is_file():
+        return source
+    raise StoreError(f"the schema migrations are missing (neither {shipped} nor {source} "
+                     "holds env.py); reinstall megatest")
+
+
+@functools.cache
+def script_location() -> Path:
+    """The migration scripts of this megatest (see locate_scripts)."""
+    return locate_scripts(Path(__file__).resolve().parent)
+
+
+def version_location(tree: str) -> Path:
+    """The folder of one tree's revision files."""
     if tree not in TREES:
         raise ValueError(f"unknown schema tree {tree!r}")
-    return _HERE / "alembic" / tree
+    return script_location() / "versions" / tree
+
+
+def _option(path: Path) -> str:
+    return str(path).replace("%", "%%")  # Alembic's options go through configparser
 
 
 def _config(tree: str, connection=None):
     from alembic.config import Config
 
     cfg = Config()
-    cfg.set_main_option("script_location", str(script_location(tree)))
+    cfg.set_main_option("script_location", _option(script_location()))
+    cfg.set_main_option("version_locations", _option(version_location(tree)))
+    cfg.set_main_option("path_separator", "newline")  # one path, which may contain spaces
     cfg.attributes["connection"] = connection
     return cfg
 
@@ -123,15 +160,61 @@ def downgrade(db_path: str | os.PathLike, tree: str, target: str) -> None:
 
 
 def run_env() -> None:
-    """Body of both env.py files: run the migrations on the connection handed in by `_run`."""
+    """Body of alembic/env.py. Driven from code (`_run`), it migrates the connection handed in;
+    run by hand through alembic.ini, it opens the db file named by `-x db=PATH` itself."""
     from alembic import context
 
     connection = context.config.attributes.get("connection")
-    if connection is None:
-        raise RuntimeError("megatest migrations run only through megatest.store.migrations")
-    context.configure(connection=connection, render_as_batch=True)
-    with context.begin_transaction():
-        context.run_migrations()
+    if connection is not None:
+        context.configure(connection=connection, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    _run_env_by_hand(context)
+
+
+def _run_env_by_hand(context) -> None:
+    import logging.config  # here, not at the top: the lean paths import this module too
+
+    from alembic.util import CommandError
+
+    from megatest.store.engines import make_engine, write_tx
+
+    if context.config.config_file_name is not None:  # alembic.ini's [loggers]: INFO lines
+        logging.config.fileConfig(context.config.config_file_name,
+                                  disable_existing_loggers=False)
+    if context.is_offline_mode():  # --sql: print the statements, no db
+        context.configure(url="sqlite://", literal_binds=True, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    db = context.get_x_argument(as_dictionary=True).get("db")
+    if not db:
+        raise CommandError("name the db file: alembic -c alembic.ini -x db=PATH ... "
+                           "(an area's .db/main.db or one of its .db/<run_id>.db)")
+    path = Path(db)
+    if not path.is_file():
+        raise CommandError(f"no db file {path} (by hand, only existing files are migrated; "
+                           "megatest creates new ones)")
+    engine = make_engine(path, pool_size=1)
+    try:
+        with write_tx(engine) as conn:
+            context.configure(connection=conn, render_as_batch=True)
+            with context.begin_transaction():
+                context.run_migrations()
+            # Checked before the commit: `upgrade heads` would stack both trees in one file.
+            versions = [row[0] for row in conn.exec_driver_sql(
+                "SELECT version_num FROM alembic_version")]
+            trees = sorted({Path(context.script.get_revision(v).path).parent.name
+                            for v in versions})
+            if len(trees) > 1:
+                raise CommandError(f"{path} would hold both the {' and the '.join(trees)} "
+                                   "schema; nothing was changed: name one tree, e.g. "
+                                   "upgrade main@head or upgrade run@head")
+    except StoreError as exc:  # a damaged file: one line, as megatest says it
+        raise CommandError(str(exc)) from None
+    finally:
+        engine.dispose()
 
 
 def build_at_head(final_path: Path, tree: str, *, prepare=None) -> bool:

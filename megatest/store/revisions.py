@@ -5,9 +5,10 @@ Opening a store compares main.db's alembic_version row with HEADS["main"]; impor
 Only the paths that upgrade a db import Alembic (megatest.store.migrations); a new db is made
 from the recorded head schema (megatest.store.head_schema).
 
-A new migration must move its tree's entry here: tests/store/test_revisions.py asserts these
-equal the heads Alembic's script directories report, so a forgotten bump fails the tests. Then
-regenerate the head schema (scripts/store/gen_head_schema.py; tests/store/test_head_schema.py).
+A new migration (a file in alembic/versions/<tree>/) must move its tree's entry here:
+tests/store/test_revisions.py asserts these equal the heads Alembic's script directories
+report, so a forgotten bump fails the tests. Then regenerate the head schema
+(scripts/store/gen_head_schema.py; tests/store/test_head_schema.py).
 """
 
 from __future__ import annotations

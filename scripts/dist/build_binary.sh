@@ -4,7 +4,8 @@
 # usage: build_binary.sh PYTHON OUTDIR [EXTRA_NUITKA_FLAG...]
 #   PYTHON  the venv interpreter that has megatest, its dependencies and Nuitka installed
 #   OUTDIR  Nuitka's output dir; the program lands in OUTDIR/megatest.dist/megatest.bin
-#           (not .../megatest: that name is the package's data folder, megatest/store/alembic)
+#           (not .../megatest: that name is the package's folder, which holds data files too:
+#           megatest/store/_alembic, the migrations)
 # Writes "build_seconds=..." and the ccache counters of this build to OUTDIR/last-build.txt.
 #
 # What is compiled to C, and why so little: only the entry module. Every package, megatest
@@ -30,8 +31,8 @@ bytecode_packages="megatest sqlalchemy alembic mako markupsafe pydantic pydantic
 # - rich and its pygments/markdown-it: Typer prints plain help without them;
 # - ssl, _hashlib (OpenSSL, 6 MB): no TLS client or server; hashlib uses its built-in hashes;
 # - pydantic.v1, pydantic.mypy, sqlalchemy.ext.asyncio (needs greenlet, not shipped);
-# - test-only modules, and the migration scripts (shipped as files, below).
-excluded_modules="rich pygments markdown_it mdurl ssl _ssl _hashlib pydantic.v1 pydantic.mypy sqlalchemy.ext.asyncio *.tests *.testing megatest.store.alembic"
+# - test-only modules.
+excluded_modules="rich pygments markdown_it mdurl ssl _ssl _hashlib pydantic.v1 pydantic.mypy sqlalchemy.ext.asyncio *.tests *.testing"
 
 set --  --mode=standalone \
     --output-dir="$outdir" --output-folder-name=megatest.dist --output-filename=megatest.bin \
@@ -49,11 +50,11 @@ done
 for mod in $excluded_modules; do
     set -- "$@" "--nofollow-import-to=$mod"
 done
-# Alembic loads the migration scripts (env.py, versions/*.py, script.py.mako) from disk at run
-# time, so they ship as plain files next to the compiled package, not as compiled modules.
-if [ -d megatest/store/alembic ]; then
-    set -- "$@" --include-raw-dir=megatest/store/alembic=megatest/store/alembic
-fi
+# Alembic loads the migration scripts (env.py, versions/*/*.py) from disk at run time, so the
+# top-level alembic/ folder ships as plain files inside the package folder, where a wheel has
+# it too (pyproject.toml) and megatest.store.migrations looks first: megatest/store/_alembic.
+[ -f alembic/env.py ] || { echo "build_binary: $root/alembic/env.py is missing" >&2; exit 1; }
+set -- "$@" --include-raw-dir=alembic=megatest/store/_alembic
 
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
 mkdir -p "$outdir" "$CCACHE_DIR"

@@ -1,7 +1,9 @@
 #!/bin/sh
 # End-to-end check of the BUILT program (not the Python sources): version, help, completion,
 # then every section that `megatest --help` lists, on a copy of examples/demo (or a small
-# area made here while examples/demo does not exist).
+# area made here while examples/demo does not exist), and `db migrate` on an area left at the
+# oldest schema revisions (made beforehand with the source tree's venv: scripts/dist/old_area.py)
+# so that the binary has to run the Alembic migrations it ships.
 #
 # usage: check_dist.sh BINARY
 #
@@ -18,6 +20,18 @@ case "$1" in /*) binary=$1 ;; *) binary="$(pwd)/$1" ;; esac
 [ -x "$binary" ] || { echo "check-dist: $binary is not an executable; run make first" >&2; exit 2; }
 target=${CHECK_DIST_TARGET:-ubuntu/gcc12}
 venv=${VENV:-$root/.venv}
+
+# --- an area at the oldest revisions, made while the venv is still visible ------------------
+if [ -z "${CHECK_DIST_ISOLATED:-}" ] && [ -x "$venv/bin/python" ]; then
+    CHECK_DIST_OLD_AREA=$(mktemp -d "${TMPDIR:-/tmp}/megatest-check-dist-old.XXXXXX")
+    export CHECK_DIST_OLD_AREA
+    if ! PYTHONPATH="$root" "$venv/bin/python" "$root/scripts/dist/old_area.py" \
+            "$CHECK_DIST_OLD_AREA/area" >"$CHECK_DIST_OLD_AREA/made.txt"; then
+        rm -rf "$CHECK_DIST_OLD_AREA"
+        echo "check-dist: scripts/dist/old_area.py could not make an area at old revisions" >&2
+        exit 1
+    fi
+fi
 
 # --- hide the venv and the host Python, then re-run this script inside -----------------------
 if [ -z "${CHECK_DIST_ISOLATED:-}" ]; then
@@ -42,7 +56,7 @@ unset PYTHONPATH PYTHONHOME PYTHONSTARTUP
 export PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin
 export COLUMNS=100 TERM=dumb
 work=$(mktemp -d "${TMPDIR:-/tmp}/megatest-check-dist.XXXXXX")
-trap 'rm -rf "$work"' EXIT INT TERM
+trap 'rm -rf "$work" ${CHECK_DIST_OLD_AREA:+"$CHECK_DIST_OLD_AREA"}' EXIT INT TERM
 passed=0 failed=0 skipped=0
 out="$work/out" err="$work/err"
 
@@ -166,6 +180,43 @@ section_db() {
     if [ -s "$area/.db/main.db" ]; then ok "main.db written"; else
         : >"$out"; echo "no $area/.db/main.db" >"$err"; bad "main.db written"; fi
     expect "db migrate again is a no-op" "" --area "$area" db migrate
+    section_db_old_area
+}
+
+head_of() {
+    # head_of TREE: the head revision recorded in megatest/store/revisions.py.
+    sed -n "s/^    \"$1\": \"\(.*\)\",\$/\1/p" "$root/megatest/store/revisions.py"
+}
+
+section_db_old_area() {
+    if [ -z "${CHECK_DIST_OLD_AREA:-}" ]; then
+        skip "db migrate of an area at old revisions (no venv to make one with)"
+        return 0
+    fi
+    old=$CHECK_DIST_OLD_AREA/area
+    made() { awk -v k="$1" -v f="$2" '$1 == k { print $f }' "$CHECK_DIST_OLD_AREA/made.txt"; }
+    main_from=$(made main 3) run_db=$(made run 2) run_from=$(made run 3)
+    expect "db status: the old area is behind head" "main\.db +main +$main_from +behind" \
+        --area "$old" db status
+    # The binary runs its shipped migrations only here: both trees, from their first revision.
+    expect "db migrate runs main.db's migrations ($main_from -> $(head_of main))" \
+        "/main\.db: $main_from -> $(head_of main)\$" --area "$old" db migrate
+    if grep -Eq "/$run_db: $run_from -> $(head_of run)\$" "$out"; then
+        ok "db migrate runs the run db's migrations ($run_from -> $(head_of run))"
+    else
+        bad "db migrate runs the run db's migrations ($run_from -> $(head_of run))"
+    fi
+    if mt --area "$old" db status && ! grep -q behind "$out" &&
+        [ "$(grep -c ' head$' "$out")" -eq 2 ]; then
+        ok "db status: both databases at head after the migration"
+    else
+        bad "db status: both databases at head after the migration"
+    fi
+    if has_command query tests; then
+        expect "query tests reads the migrated run" "$(made runname 2) +hello" \
+            --area "$old" query tests --target "$(made target 2)" --runname "$(made runname 2)" \
+            --format text
+    fi
 }
 
 section_runs() {

@@ -81,8 +81,8 @@ def test_glibc_check_warns_or_fails(distpkg, capsys):
 def install_inputs(tmp_path):
     """A fake program folder, man page and completion files, as `make build` leaves them."""
     dist = tmp_path / "megatest.dist"
-    (dist / "megatest" / "store" / "alembic").mkdir(parents=True)
-    (dist / "megatest" / "store" / "alembic" / "env.py").write_text("# env\n")
+    (dist / "megatest" / "store" / "_alembic").mkdir(parents=True)
+    (dist / "megatest" / "store" / "_alembic" / "env.py").write_text("# env\n")
     (dist / "megatest.bin").write_text("binary")
     (tmp_path / "megatest.1.gz").write_bytes(gzip.compress(b".TH MEGATEST 1\n"))
     (tmp_path / "bash").write_text("complete -F _m megatest\n")
@@ -111,7 +111,7 @@ def test_install_layout(distpkg, tmp_path):
     dest = staged_install(distpkg, tmp_path)
     link = dest / "usr/bin/megatest"
     assert link.is_symlink() and str(link.readlink()) == "/usr/lib/megatest/megatest.bin"
-    assert (dest / "usr/lib/megatest/megatest/store/alembic/env.py").read_text() == "# env\n"
+    assert (dest / "usr/lib/megatest/megatest/store/_alembic/env.py").read_text() == "# env\n"
     assert (dest / "usr/share/man/man1/megatest.1.gz").exists()
     assert (dest / "usr/share/bash-completion/completions/megatest").exists()
     assert (dest / "usr/share/zsh/vendor-completions/_megatest").exists()

@@ -8,7 +8,7 @@ from alembic import op
 
 revision = "main_0001"
 down_revision = None
-branch_labels = None
+branch_labels = ("main",)
 depends_on = None
 
 NOW = sa.text("(strftime('%s','now'))")
