@@ -20,22 +20,68 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2):
     raise AssertionError("condition not reached in time")
 
 
+# The resume area's tests log their start to ran.log, then `sleep 1`. Held instead: each
+# waits (after logging) until the test creates go/<its name> or go/all, so what is running,
+# done or not started when the test acts does not depend on how fast the machine is.
+HOLD = ('until [ -e "$MT_RUN_AREA_HOME/go/$MT_TEST_NAME" ] || [ -e "$MT_RUN_AREA_HOME/go/all" ]; '
+        "do sleep 0.05; done")
+
+
+def hold_tests(area) -> None:
+    (area.root / "go").mkdir()
+    for config in sorted((area.root / "tests").glob("*/testconfig")):
+        text = config.read_text()
+        assert "; sleep 1\n" in text, config
+        config.write_text(text.replace("; sleep 1\n", f"; {HOLD}\n"))
+
+
+def release(area, name: str = "all") -> None:
+    (area.root / "go" / name).touch()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _processes_in(directory: str) -> list[int]:
+    """Pids of the live processes working in `directory` (a test's steps run in its run dir)."""
+    want = os.path.realpath(directory)
+    pids = []
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and os.readlink(f"/proc/{entry}/cwd") == want and _alive(int(entry)):
+                pids.append(int(entry))
+        except OSError:
+            continue
+    return pids
+
+
 def test_sigkilled_runner_is_resumed_without_losing_or_rerunning_tests(make_area):
     area = make_area("resume")
+    hold_tests(area)
     runner = area.start("runs", "start", "--target", TARGET, "--runname", "r")
+    first = wait_for(lambda: area.ran() if len(area.ran()) == 2 else None)  # max_concurrent_jobs 2
+    for name in first:
+        release(area, name)
 
     def midway():
-        table = area.table(TARGET, "r") if (area.root / ".db" / "main.db").exists() else {}
+        table = area.table(TARGET, "r")
         states = collections.Counter(state for state, _ in table.values())
-        return table if states["COMPLETED"] >= 2 and states["RUNNING"] >= 1 else None
+        return table if states["COMPLETED"] == 2 and states["RUNNING"] == 2 else None
 
-    before = wait_for(midway)
+    before = wait_for(midway)  # two done, two held running, two not started
     os.kill(runner.pid, signal.SIGKILL)
     runner.wait()
     done_before = {n for n, (state, _) in before.items() if state == "COMPLETED"}
+    assert done_before == set(first)
     stale = area.table(TARGET, "r")
-    assert any(state == "RUNNING" for state, _ in stale.values())
+    assert sorted(state for state, _ in stale.values()) == ["COMPLETED"] * 2 + ["NOT_STARTED"] * 2 + ["RUNNING"] * 2
 
+    release(area)  # what the dead runner left running, and the tests run from here on
     resumed = area.mt("runs", "start", "--target", TARGET, "--runname", "r", timeout=60)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "INCOMPLETE/DEAD" in resumed.stdout  # the stale RUNNING rows were detected
@@ -45,20 +91,26 @@ def test_sigkilled_runner_is_resumed_without_losing_or_rerunning_tests(make_area
     assert set(runs) == set(final)  # no test lost
     for name in done_before:
         assert runs[name] == 1  # none that had completed ran again
-    assert max(runs.values()) <= 2
+    assert sorted(runs.values()) == [1, 1, 1, 1, 2, 2]  # only the two cut short ran twice
     assert (area.root / "hooks.txt").read_text() == "r\n"  # the pre-hook ran once, not on resume
 
 
-def test_runs_kill_stops_a_running_test_within_seconds(make_area):
-    area = make_area("killme")
+def test_runs_kill_kills_the_running_test_and_ends_the_run(make_area):
+    area = make_area("killme")  # `long` runs `sleep 60`; `later` waits on it
     runner = area.start("runs", "start", "--target", TARGET, "--runname", "k")
-    wait_for(lambda: (area.root / ".db" / "main.db").exists()
-             and area.table(TARGET, "k").get("long", ("", ""))[0] == "RUNNING")
-    started = time.monotonic()
+
+    def long_running():
+        if not (area.root / ".db" / "main.db").exists():
+            return None
+        row = {r["test"]: r for r in area.rows(TARGET, "k")}.get("long")
+        return row["rundir"] if row and row["state"] == "RUNNING" else None
+
+    rundir = wait_for(long_running)
+    step = wait_for(lambda: _processes_in(rundir))  # its `sleep 60`
     area.mt("runs", "kill", "--target", TARGET, "--runname", "k", check=0)
-    output, _ = runner.communicate(timeout=30)
-    assert time.monotonic() - started < 10
+    output, _ = runner.communicate(timeout=30)  # far less than the step's 60 s
     assert runner.returncode == 1
+    assert [pid for pid in step if _alive(pid)] == []  # killed, not left to run on
     table = area.table(TARGET, "k")
     assert table["long"] == ("KILLED", "KILLED")
     assert table["later"][0] == "NOT_STARTED"
@@ -164,10 +216,12 @@ def _preparer_pid(runner_pid: int) -> int | None:
 
 def test_a_dead_preparer_costs_no_test(make_area):
     area = make_area("resume")
+    hold_tests(area)
     runner = area.start("runs", "start", "--target", TARGET, "--runname", "pk")
     preparer = wait_for(lambda: _preparer_pid(runner.pid))
-    wait_for(lambda: len(area.ran()) >= 1)
+    wait_for(lambda: len(area.ran()) == 2)  # mid-run: two tests held running, four to go
     os.kill(preparer, signal.SIGKILL)
+    release(area)
     out, _ = runner.communicate(timeout=60)
     assert runner.returncode == 0, out
     assert "preparer ended" in out

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import select
-import time
 
 from megatest.engine.preparer import PreparerProcess
 from megatest.errors import ConfigError
@@ -25,15 +24,20 @@ def _work(payload):
     return value * 2, os.getpid()
 
 
-def _collect(prep: PreparerProcess, count: int, timeout: float = 20.0) -> list:
+SAFETY_MS = 30_000  # only turns a hang into a failure: the child normally answers at once
+
+
+def _collect(prep: PreparerProcess, count: int) -> list:
+    """Pump until `count` answers came back or the child is gone, waiting on its pipes."""
     got: list = []
-    until = time.monotonic() + timeout
-    while len(got) < count and not prep.broken and time.monotonic() < until:
+    while len(got) < count and not prep.broken:
         poller = select.poll()
         poller.register(prep.results_fd, select.POLLIN)
         if prep.wants_to_send:
             poller.register(prep.requests_fd, select.POLLOUT)
-        poller.poll(200)
+        if not poller.poll(SAFETY_MS):
+            raise AssertionError(f"the preparer did nothing for {SAFETY_MS // 1000} s; "
+                                 f"{len(got)} of {count} answers")
         got += prep.pump()
     return got
 

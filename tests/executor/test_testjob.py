@@ -1,21 +1,42 @@
+import math
 import os
+import select
 import time
 
 import pytest
 
 from megatest.errors import ConfigError
+from megatest.executor import steps as steps_module
 from megatest.executor.events import StepEnded, TestFinished, TestKilled, TestTimedOut
 from megatest.executor.reporter import MemoryReporter, TestRef
 from megatest.executor.steps import StepSpec, TestJob, _live_group_members, hms_to_seconds
+from megatest.executor.triggers import fire_triggers
 
 T = TestRef("t1", test_id=7)
+SAFETY = 30.0  # seconds: only turns a hang into a failure, never judges speed
 ERRORS = '(expect:error in "LogFileBody" = 0 "errors" #/ERROR/)'
+
+
+_JOBS: list[TestJob] = []
 
 
 def job(tmp_path, steps=(), **kw) -> tuple[TestJob, MemoryReporter]:
     rep = kw.pop("reporter", None) or MemoryReporter()
     env = kw.pop("env", None) or {"PATH": os.environ["PATH"], "MT_TEST_NAME": "t1"}
-    return TestJob(T, run_dir=tmp_path, env=env, reporter=rep, steps=steps, **kw), rep
+    j = TestJob(T, run_dir=tmp_path, env=env, reporter=rep, steps=steps, **kw)
+    _JOBS.append(j)
+    return j, rep
+
+
+@pytest.fixture(autouse=True)
+def _no_process_left_behind():
+    """A test that fails halfway leaves no step running: SIGTERM, then SIGKILL at once."""
+    yield
+    while _JOBS:
+        j = _JOBS.pop()
+        if not j.done:
+            j.kill("test teardown", now=0.0)
+            j.poll(now=math.inf)
 
 
 def run(j: TestJob) -> list:
@@ -195,88 +216,217 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _tree_pids(j: TestJob, want: int) -> list[int]:
-    deadline = time.monotonic() + 1.5
-    while time.monotonic() < deadline:
-        pids = _live_group_members(j.pid)
-        if len(pids) >= want:
-            return pids
-        time.sleep(0.01)
-    raise AssertionError("step tree did not start")
+class FakeClock:
+    """The clock a TestJob reads, moved by the test: a deadline passes when the test says so."""
+
+    def __init__(self, now: float = 0.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
 
 
-def test_runtimelim_kills_whole_process_tree(tmp_path):
-    j, rep = job(tmp_path, [("s", "sleep 100 & sleep 100"), ("next", "true")], runtimelim=0.3)
-    events = []
-    events += j.start()
-    pids = _tree_pids(j, 3)  # bash and both sleeps
-    t0 = time.monotonic()
-    while not j.done:
-        time.sleep(0.02)
+class Fifo:
+    """A named pipe between the test and a step's shell, by path (the step's processes inherit
+    no descriptor of ours). Held open for reading AND writing, so neither side's open blocks
+    and what the test sends waits in the pipe until the shell reads it."""
+
+    def __init__(self, path):
+        os.mkfifo(path)
+        self.path = str(path)
+        self.fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+        self._buf = b""
+
+    def send(self, line: str) -> None:
+        os.write(self.fd, line.encode() + b"\n")
+
+    def line(self) -> str:
+        """The next line written to the pipe; waits for it (SAFETY only turns a hang into a
+        failure)."""
+        give_up = time.monotonic() + SAFETY
+        while b"\n" not in self._buf:
+            poller = select.poll()
+            poller.register(self.fd, select.POLLIN)
+            if not poller.poll(max(0.0, give_up - time.monotonic()) * 1000):
+                raise AssertionError(f"nothing written to {self.path} in {SAFETY:.0f} s")
+            self._buf += os.read(self.fd, 4096)
+        line, self._buf = self._buf.split(b"\n", 1)
+        return line.decode()
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+@pytest.fixture
+def fifo(tmp_path):
+    made: list[Fifo] = []
+
+    def make(name: str) -> Fifo:
+        made.append(Fifo(tmp_path / name))
+        return made[-1]
+
+    yield make
+    for f in made:
+        f.close()
+
+
+def _wait_for_an_exit(pids: list[int], timeout: float) -> None:
+    """Block until one of `pids` ends (a pidfd becomes readable), or `timeout`."""
+    fds = []
+    try:
+        for pid in pids:
+            try:
+                fds.append(os.pidfd_open(pid))
+            except ProcessLookupError:
+                return  # it has just ended
+        if not fds:
+            return
+        poller = select.poll()
+        for fd in fds:
+            poller.register(fd, select.POLLIN)
+        poller.poll(timeout * 1000)
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def settle(j: TestJob, leader: int) -> list:
+    """Poll `j` without moving its clock until it is done, waiting in between for a process of
+    its tree (process group `leader`) to end: real processes, frozen time."""
+    events: list = []
+    give_up = time.monotonic() + SAFETY
+    while True:
         events += j.poll()
-    assert time.monotonic() - t0 < 1.0  # SIGTERM was enough, no 5 s grace wait
+        if j.done:
+            return events
+        remaining = give_up - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"test still {j.phase} after {SAFETY:.0f} s, clock at {j.clock()}")
+        _wait_for_an_exit(_live_group_members(leader), remaining)
+
+
+# bash and two background sleeps in the step's process group; the sleeps' pids to `ready`
+TREE = 'sleep 3600 & a=$!; sleep 3600 & echo "$a $!" > ready'
+
+
+def test_runtimelim_kills_whole_process_tree(tmp_path, fifo):
+    ready = fifo("ready")
+    clock = FakeClock()
+    j, rep = job(tmp_path, [("s", f"{TREE}; wait"), ("next", "true")], runtimelim=60, clock=clock)
+    events = j.start()
+    leader = j.pid
+    tree = [leader, *map(int, ready.line().split())]
+    clock.now = 59.9
+    events += j.poll()
+    assert not any(isinstance(e, (TestTimedOut, TestKilled)) for e in events)
+    assert not j.done and all(_alive(p) for p in tree)
+    clock.now = 60.1
+    # the clock stays inside the 5 s grace period: no SIGKILL, SIGTERM alone must end the tree
+    events += settle(j, leader)
     assert j.result == ("KILLED", "KILLED")
-    assert [p for p in pids if _alive(p)] == []
-    assert any(isinstance(e, TestTimedOut) for e in events)
+    assert [p for p in tree if _alive(p)] == []
+    assert [e.limit for e in events if isinstance(e, TestTimedOut)] == [60]
     assert any(isinstance(e, TestKilled) and "TIME LIMIT" in e.reason for e in events)
     assert not (tmp_path / "next.log").exists()
 
 
-def test_sigterm_ignoring_tree_gets_sigkill_after_grace(tmp_path):
-    j, _ = job(tmp_path, [("s", "trap '' TERM; sleep 100 & sleep 100")], kill_grace=0.3)
+def test_sigterm_ignoring_tree_gets_sigkill_after_grace(tmp_path, fifo):
+    ready, ping = fifo("ready"), fifo("ping")
+    clock = FakeClock()
+    # the shell answers each line sent to `ping` on `ready`, for as long as it lives
+    answer = 'while read -r word < ping; do echo "$word" > ready; done'
+    j, _ = job(tmp_path, [("s", f"trap '' TERM; {TREE}; {answer}")], kill_grace=5, clock=clock)
     j.start()
-    pids = _tree_pids(j, 3)
-    t0 = time.monotonic()
+    leader = j.pid
+    tree = [leader, *map(int, ready.line().split())]
+    clock.now = 10.0
     j.kill("test says stop")
-    while not j.done:
-        time.sleep(0.02)
-        j.poll()
-    assert 0.25 < time.monotonic() - t0 < 1.5
+    clock.now = 14.9
+    j.poll()
+    # it still answers after the SIGTERM: it ignored it, and no SIGKILL came before the grace ended
+    ping.send("still-here")
+    assert ready.line() == "still-here"
+    assert not j.done and all(_alive(p) for p in tree)
+    clock.now = 15.0
+    settle(j, leader)
     assert j.result == ("KILLED", "KILLED")
-    assert [p for p in pids if _alive(p)] == []
+    assert [p for p in tree if _alive(p)] == []
 
 
 def test_kill_request_seen_at_heartbeat(tmp_path):
-    j, rep = job(tmp_path, [("s", "sleep 100")], heartbeat_interval=0.1)
+    clock = FakeClock()
+    j, rep = job(tmp_path, [("s", "sleep 3600")], heartbeat_interval=3, clock=clock)
     j.start()
+    leader = j.pid
     rep.request_kill(T)
-    events = []
-    deadline = time.monotonic() + 1.5
-    while not j.done and time.monotonic() < deadline:
-        time.sleep(0.02)
-        events += j.poll()
+    clock.now = 2.9
+    assert j.poll() == []  # not seen between heartbeats
+    assert rep.heartbeats == [] and _alive(leader)
+    clock.now = 3.0
+    settle(j, leader)
     assert j.result == ("KILLED", "KILLED")
     assert rep.comments[T] == "KILLREQ"
-    assert rep.heartbeats and rep.heartbeats[0][1].run_duration >= 0.1
+    assert [beat.run_duration for _, beat in rep.heartbeats] == [3.0]
+    assert not _alive(leader)
 
 
-def test_heartbeats_while_running(tmp_path):
-    j, rep = job(tmp_path, [("s", "sleep 0.35")], heartbeat_interval=0.1)
-    run(j)
-    assert len(rep.heartbeats) >= 2
+def test_heartbeats_at_the_interval_while_running(tmp_path, fifo):
+    gate = fifo("gate")
+    clock = FakeClock()
+    j, rep = job(tmp_path, [("s", "read -r _ < gate")], heartbeat_interval=3, clock=clock)
+    j.start()
+    leader = j.pid
+
+    def beats_at(now: float) -> list[float]:
+        clock.now = now
+        j.poll()
+        return [beat.run_duration for _, beat in rep.heartbeats]
+
+    assert beats_at(2.9) == []
+    assert beats_at(3.0) == [3.0]
+    assert beats_at(5.9) == [3.0]
+    assert beats_at(6.0) == [3.0, 6.0]
+    assert beats_at(8.9) == [3.0, 6.0]
+    assert beats_at(9.0) == [3.0, 6.0, 9.0]
     beat = rep.heartbeats[-1][1]
-    assert beat.diskfree_kb > 0 and beat.run_duration > 0.1
+    assert beat.diskfree_kb > 0 and isinstance(beat.cpuload, float)
+    gate.send("go")  # the step ends
+    clock.now = 10.0
+    settle(j, leader)
+    assert j.result == ("COMPLETED", "PASS")
+    assert len(rep.heartbeats) == 3  # none once the test has ended
 
 
-def test_triggers_fire_for_pair_state_and_status_keys(tmp_path):
+def test_triggers_fire_for_pair_state_and_status_keys(tmp_path, fifo, monkeypatch):
+    fired = fifo("fired")
+    report = tmp_path / "report"
+    # a trigger's output goes to mt_launch.log; then it tells the test
+    report.write_text(f'#!/bin/sh\necho "$@"\necho "$@" > {fired.path}\n')
+    report.chmod(0o755)
     out = tmp_path / "trig.txt"
-    triggers = {"COMPLETED/PASS": f"echo pair >> {out}; echo",
-                "COMPLETED/": f"echo state >> {out}; echo",
-                "/PASS": f"echo status >> {out}; echo",
-                "/FAIL": f"echo never >> {out}; echo"}
+    triggers = {"COMPLETED/PASS": f"echo pair >> {out}; {report}",
+                "COMPLETED/": f"echo state >> {out}; {report}",
+                "/PASS": f"echo status >> {out}; {report}",
+                "/FAIL": f"echo never >> {out}; {report}"}
+    shells = []
+
+    def fire_and_keep(*args, **kwargs):
+        started = fire_triggers(*args, **kwargs)
+        shells.extend(started)
+        return started
+
+    monkeypatch.setattr(steps_module, "fire_triggers", fire_and_keep)
     j, _ = job(tmp_path, [("s", "true"), ("s2", "true")], triggers=triggers)
     run(j)
-    log = tmp_path / "mt_launch.log"
-    want = f"7 {tmp_path} COMPLETED/PASS"
-    deadline = time.monotonic() + 1.5
-    while time.monotonic() < deadline and (
-        len(out.read_text().splitlines() if out.exists() else []) < 4 or want not in log.read_text()
-    ):
-        time.sleep(0.02)
-    lines = sorted(out.read_text().splitlines())
+    for shell in shells:  # each ran its `echo ... >> trig.txt`, then put `report` in the background
+        shell.wait(timeout=SAFETY)
     # /PASS fires twice: RUNNING/PASS after the first step, then COMPLETED/PASS
-    assert lines == ["pair", "state", "status", "status"]
-    assert want in log.read_text()  # the command got <test-id> <run-dir> <key> appended
+    assert sorted(out.read_text().splitlines()) == ["pair", "state", "status", "status"]
+    # the command got <test-id> <run-dir> <key> appended
+    reports = sorted(fired.line() for _ in range(4))
+    assert reports == [f"7 {tmp_path} {key}" for key in ("/PASS", "/PASS", "COMPLETED/", "COMPLETED/PASS")]
+    log = (tmp_path / "mt_launch.log").read_text().splitlines()
+    assert all(line in log for line in reports)
 
 
 def test_waiver_hook_turns_fail_into_waived(tmp_path):

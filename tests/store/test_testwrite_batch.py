@@ -1,5 +1,8 @@
 """TestWriter.batch: many writes in one transaction, rules kept, nothing of others lost."""
 
+import os
+import re
+import select
 import subprocess
 import sys
 import textwrap
@@ -97,10 +100,37 @@ HELPER = textwrap.dedent("""
     import sys
     from megatest.store.testwrite import TestWriter
     with TestWriter(sys.argv[1], int(sys.argv[2])) as w:
-        print("started", flush=True)
+        # every statement, as it starts: the test sees when the helper asks for the write lock
+        w.conn.set_trace_callback(lambda sql: print("sql:", " ".join(sql.split()), flush=True))
         w.set_state_status(int(sys.argv[3]), "COMPLETED", "PASS", "from the helper")
         w.add_step(int(sys.argv[3]), "helper", "end", "0")
     """)
+# the statements that take the write lock (BEGIN IMMEDIATE, or the first write of a deferred one)
+WRITE_LOCK = re.compile(r"sql: (BEGIN IMMEDIATE|BEGIN EXCLUSIVE|INSERT|UPDATE|DELETE|REPLACE)\b", re.I)
+SAFETY = 30.0  # seconds: only turns a hang into a failure
+
+
+def _wait_for_line(proc: subprocess.Popen, pattern: re.Pattern) -> str:
+    """The first line of proc's stdout matching `pattern` (the helper blocks on the lock
+    right after printing it, so the wait is bounded by SAFETY rather than by its end)."""
+    give_up = time.monotonic() + SAFETY
+    seen, buf = [], b""
+    fd = proc.stdout.fileno()
+    while True:
+        while b"\n" in buf:
+            raw, buf = buf.split(b"\n", 1)
+            line = raw.decode()
+            if pattern.match(line):
+                return line
+            seen.append(line)
+        remaining = give_up - time.monotonic()
+        ready, _, _ = select.select([fd], [], [], max(0.0, remaining))
+        if not ready:
+            raise AssertionError(f"helper never asked for the write lock in {SAFETY:.0f} s: {seen}")
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            raise AssertionError(f"helper ended without asking for the write lock: {seen}")
+        buf += chunk
 
 
 def test_a_helper_writing_during_a_batch_waits_and_is_not_lost(store, run_id, writer):
@@ -109,13 +139,19 @@ def test_a_helper_writing_during_a_batch_waits_and_is_not_lost(store, run_id, wr
         writer.set_state_status(ids[("t", "a")], "RUNNING", "n/a")
         helper = subprocess.Popen(
             [sys.executable, "-c", HELPER, str(store.area_root), str(run_id), str(ids[("t", "b")])],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        assert helper.stdout.readline().strip() == "started"
-        time.sleep(0.3)  # the helper is now waiting on the busy timeout for our lock
-        assert helper.poll() is None
-        writer.set_state_status(ids[("t", "a")], "COMPLETED", "FAIL")
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            _wait_for_line(helper, WRITE_LOCK)
+            # the helper now asks for the lock the batch holds: it cannot have written anything
+            assert helper.poll() is None
+            assert _state(store, run_id, "t", "b") == ("NOT_STARTED", "n/a")
+            writer.set_state_status(ids[("t", "a")], "COMPLETED", "FAIL")
+        except BaseException:
+            helper.kill()
+            helper.wait()
+            raise
     _, err = helper.communicate(timeout=60)
-    assert helper.returncode == 0, err
+    assert helper.returncode == 0, err.decode()
     assert _state(store, run_id, "t", "a") == ("COMPLETED", "FAIL")
     b = store.get_test(run_id, ids[("t", "b")])
     assert (b.state, b.status, b.comment) == ("COMPLETED", "PASS", "from the helper")
