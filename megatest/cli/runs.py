@@ -171,10 +171,11 @@ def set_state_status_cmd(
 
 def _lock(ctx: typer.Context, area: Path | None, target: str | None, runname: str | None,
           locked: bool) -> None:
-    from megatest.engine.manage import matching_runs, open_store
+    from megatest.engine.manage import matching_runs
+    from megatest.store import open_store
 
     sel = _selector(ctx, area, target, runname)
-    with open_store(sel.area) as store:
+    with open_store(sel.area, create=False) as store:
         for run in matching_runs(store, sel):
             (store.lock_run if locked else store.unlock_run)(run.id)
             _say(f"{'locked' if locked else 'unlocked'} {run.target}/{run.runname}")
@@ -225,14 +226,15 @@ def wait_cmd(
     area: AreaOption = None,
 ) -> None:
     """Wait until nothing of the matching runs is running; exit 0 if every test passed."""
-    from megatest.engine.manage import matching_runs, matching_tests, open_store, outcome_code
+    from megatest.engine.manage import matching_runs, matching_tests, outcome_code
     from megatest.engine.manage import wait as wait_for
+    from megatest.store import open_store
 
     sel = _selector(ctx, area, target, runname, testpatt)
     if not wait_for(sel, _say, timeout=timeout):
         raise typer.Exit(1)
     code = 0
-    with open_store(sel.area) as store:
+    with open_store(sel.area, create=False) as store:
         for run in matching_runs(store, sel):
             code = max(code, outcome_code(matching_tests(store, run, sel)))
     raise typer.Exit(code)
@@ -248,10 +250,11 @@ def set_status_cmd(
     area: AreaOption = None,
 ) -> None:
     """Set the status (and comment) of the first matching run."""
-    from megatest.engine.manage import matching_runs, open_store
+    from megatest.engine.manage import matching_runs
+    from megatest.store import open_store
 
     sel = _selector(ctx, area, target, runname)
-    with open_store(sel.area) as store:
+    with open_store(sel.area, create=False) as store:
         run = matching_runs(store, sel)[0]
         store.set_run_state_status(run.id, status=status, comment=comment)
 
@@ -260,10 +263,11 @@ def set_status_cmd(
 def get_status_cmd(ctx: typer.Context, target: TargetOption = None,
                    runname: RunnameOption = None, area: AreaOption = None) -> None:
     """Print the status of the first matching run."""
-    from megatest.engine.manage import matching_runs, open_store
+    from megatest.engine.manage import matching_runs
+    from megatest.store import open_store
 
     sel = _selector(ctx, area, target, runname)
-    with open_store(sel.area) as store:
+    with open_store(sel.area, create=False) as store:
         typer.echo(matching_runs(store, sel)[0].status)
 
 
@@ -283,10 +287,10 @@ def query_runs(
     import time as _time
 
     from megatest.cli.common import check_format
-    from megatest.engine.manage import open_store
+    from megatest.store import open_store
 
     check_format(fmt, ("json", "text"))
-    with open_store(resolve_area(ctx, area)) as store:
+    with open_store(resolve_area(ctx, area), create=False) as store:
         runs = store.find_runs(target, runname)
     rows = [run.as_dict() for run in runs]
     if fmt == "json":
@@ -318,12 +322,13 @@ def query_tests(
     import time as _time
 
     from megatest.cli.common import check_format
-    from megatest.engine.manage import matching_runs, matching_tests, open_store
+    from megatest.engine.manage import matching_runs, matching_tests
+    from megatest.store import open_store
 
     check_format(fmt, ("json", "text"))
     sel = _selector(ctx, area, target, runname, testpatt, state, status)
     rows = []
-    with open_store(sel.area) as store:
+    with open_store(sel.area, create=False) as store:
         for run in matching_runs(store, sel):
             for t in matching_tests(store, run, sel):
                 rows.append({

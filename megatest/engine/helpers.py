@@ -7,9 +7,9 @@
 
 They run thousands of times per run, so this module imports neither Typer nor SQLAlchemy on
 the common path: the runner puts MT_RUN_ID and MT_TEST_ID in every test's environment and
-writes go through the store's stdlib writer. Without those variables (a test started by hand
-from its `megatest.sh`), the run is found from MT_RUN_AREA_HOME, MT_TARGET, MT_RUNNAME,
-MT_TEST_NAME and MT_ITEMPATH through the Store.
+writes go through the run's writer of the area's store. Without those variables (a test
+started by hand from its `megatest.sh`), the run is found from MT_RUN_AREA_HOME, MT_TARGET,
+MT_RUNNAME, MT_TEST_NAME and MT_ITEMPATH.
 """
 
 from __future__ import annotations
@@ -19,8 +19,12 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from megatest.errors import UsageError
+
+if TYPE_CHECKING:
+    from megatest.store.interface import RunWriter, Store
 
 # legacy action flag -> action
 LEGACY_ACTIONS = {
@@ -105,42 +109,46 @@ class TestContext:
     item_path: str
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> TestContext:
-        area = env.get("MT_RUN_AREA_HOME")
-        name = env.get("MT_TEST_NAME")
-        if not area or not name:
-            raise UsageError(
-                "test helpers run inside a test: MT_RUN_AREA_HOME and MT_TEST_NAME are not set"
-            )
+    def from_env(cls, env: Mapping[str, str], store: Store) -> TestContext:
+        area, name = _area(env), env["MT_TEST_NAME"]
         item = env.get("MT_ITEMPATH", "")
         if env.get("MT_RUN_ID") and env.get("MT_TEST_ID"):
             return cls(area, int(env["MT_RUN_ID"]), int(env["MT_TEST_ID"]), name, item)
-        return cls._lookup(area, name, item, env)
+        return cls._lookup(area, name, item, env, store)
 
     @classmethod
-    def _lookup(cls, area: str, name: str, item: str, env: Mapping[str, str]) -> TestContext:
-        from megatest.store.lean import LeanStore as Store
-
+    def _lookup(cls, area: str, name: str, item: str, env: Mapping[str, str],
+                store: Store) -> TestContext:
         target, runname = env.get("MT_TARGET"), env.get("MT_RUNNAME")
         if not target or not runname:
             raise UsageError("MT_TARGET and MT_RUNNAME are not set: cannot find the run")
-        with Store.open(area, create=False) as store:
-            runs = [r for r in store.find_runs(None, runname) if r.target == target]
-            if not runs:
-                raise UsageError(f"no run {target}/{runname} in {area}")
-            rec = store.get_test_by_name(runs[0].id, name, item)
-            if rec is None:
-                raise UsageError(f"run {target}/{runname} has no test {name} {item}".rstrip())
-            return cls(area, runs[0].id, rec.id, name, item)
+        runs = [r for r in store.find_runs(None, runname) if r.target == target]
+        if not runs:
+            raise UsageError(f"no run {target}/{runname} in {area}")
+        rec = store.get_test_by_name(runs[0].id, name, item)
+        if rec is None:
+            raise UsageError(f"run {target}/{runname} has no test {name} {item}".rstrip())
+        return cls(area, runs[0].id, rec.id, name, item)
+
+
+def _area(env: Mapping[str, str]) -> str:
+    area = env.get("MT_RUN_AREA_HOME")
+    if not area or not env.get("MT_TEST_NAME"):
+        raise UsageError(
+            "test helpers run inside a test: MT_RUN_AREA_HOME and MT_TEST_NAME are not set"
+        )
+    return area
 
 
 def run_helper(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
     """Do what the helper call asks; returns the exit code."""
-    from megatest.store.testwrite import TestWriter
+    from megatest.store import open_store
 
     action, opts = parse(argv)
-    ctx = TestContext.from_env(os.environ if env is None else env)
-    with TestWriter(ctx.area, ctx.run_id) as writer:
+    env = os.environ if env is None else env
+    with open_store(_area(env), create=False) as store:
+        ctx = TestContext.from_env(env, store)
+        writer = store.run_writer(ctx.run_id)
         if action == "status":
             _status(writer, ctx, opts)
         elif action == "step":
@@ -158,11 +166,11 @@ def run_helper(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int
         elif action in ("setlog", "set-toplog"):
             _setlog(ctx, opts, top=action == "set-toplog", writer=writer)
         elif action == "summarize-items":
-            _summarize(ctx, writer)
+            _summarize(ctx, store)
     return 0
 
 
-def _status(writer, ctx: TestContext, opts: dict[str, str]) -> None:
+def _status(writer: RunWriter, ctx: TestContext, opts: dict[str, str]) -> None:
     from megatest.store.state import status_from_helper_arg
 
     if "value" in opts:
@@ -204,9 +212,7 @@ def read_csv_rows(text: str) -> list[dict[str, str | None]]:
     return rows
 
 
-def _setlog(ctx: TestContext, opts: Mapping[str, str], *, top: bool, writer) -> None:
-    from megatest.store.lean import LeanStore as Store
-
+def _setlog(ctx: TestContext, opts: Mapping[str, str], *, top: bool, writer: RunWriter) -> None:
     path = opts.get("path") or opts.get("setlog")
     if not path:
         raise UsageError("-setlog needs a file name")
@@ -216,35 +222,31 @@ def _setlog(ctx: TestContext, opts: Mapping[str, str], *, top: bool, writer) -> 
         if found is None:
             raise UsageError(f"no top-level row for {ctx.test_name}")
         test_id = found
-    with Store.open(ctx.area, create=False) as store:
-        store.update_test_fields(ctx.run_id, test_id, final_logf=path)
+    writer.update_fields(test_id, final_logf=path)
 
 
-def _summarize(ctx: TestContext, writer) -> None:
+def _summarize(ctx: TestContext, store: Store) -> None:
     """Write the parent's items summary page (items, state, status, comment) and point its
     log at it."""
     import html
 
-    from megatest.store.lean import LeanStore as Store
-
-    with Store.open(ctx.area, create=False) as store:
-        top = store.get_test_by_name(ctx.run_id, ctx.test_name, "")
-        if top is None or not top.rundir or top.rundir == "n/a":
-            raise UsageError(f"{ctx.test_name}: no top-level run directory to write to")
-        items = [t for t in store.get_tests(ctx.run_id, f"{ctx.test_name}/%") if t.item_path]
-        rows = "".join(
-            f"<tr><td><a href='{html.escape(t.item_path)}/'>{html.escape(t.item_path)}</a></td>"
-            f"<td>{html.escape(t.state)}</td><td>{html.escape(t.status)}</td>"
-            f"<td>{html.escape(t.comment or '')}</td></tr>"
-            for t in items
-        )
-        page = (
-            f"<html><head><title>{html.escape(ctx.test_name)}</title></head><body>"
-            f"<h1>{html.escape(ctx.test_name)}: {html.escape(top.state)}/"
-            f"{html.escape(top.status)}</h1><table border=1><tr><th>Item</th><th>State</th>"
-            f"<th>Status</th><th>Comment</th></tr>{rows}</table></body></html>\n"
-        )
-        target = os.path.join(top.rundir, "test-summary.html")
-        with open(target, "w") as fh:
-            fh.write(page)
-        store.update_test_fields(ctx.run_id, top.id, final_logf="test-summary.html")
+    top = store.get_test_by_name(ctx.run_id, ctx.test_name, "")
+    if top is None or not top.rundir or top.rundir == "n/a":
+        raise UsageError(f"{ctx.test_name}: no top-level run directory to write to")
+    items = [t for t in store.get_tests(ctx.run_id, f"{ctx.test_name}/%") if t.item_path]
+    rows = "".join(
+        f"<tr><td><a href='{html.escape(t.item_path)}/'>{html.escape(t.item_path)}</a></td>"
+        f"<td>{html.escape(t.state)}</td><td>{html.escape(t.status)}</td>"
+        f"<td>{html.escape(t.comment or '')}</td></tr>"
+        for t in items
+    )
+    page = (
+        f"<html><head><title>{html.escape(ctx.test_name)}</title></head><body>"
+        f"<h1>{html.escape(ctx.test_name)}: {html.escape(top.state)}/"
+        f"{html.escape(top.status)}</h1><table border=1><tr><th>Item</th><th>State</th>"
+        f"<th>Status</th><th>Comment</th></tr>{rows}</table></body></html>\n"
+    )
+    target = os.path.join(top.rundir, "test-summary.html")
+    with open(target, "w") as fh:
+        fh.write(page)
+    store.update_test_fields(ctx.run_id, top.id, final_logf="test-summary.html")

@@ -1,14 +1,13 @@
-"""Turning a launch decision into a supervised TestJob (reference 1.12 steps 5-6, 2.1-2.2).
+"""Turning a launch decision into a LaunchSpec for the launcher (reference 1.12 steps 5-6,
+2.1-2.2).
 
 For one test or item: the `[skip]` check, then the executor's `prepare_test` (`--preclean`,
 work area on the best disk, link tree, source copy, the test's environment and
-`megatest.sh`/`.csh`) from the engine's config models, then a TestJob for the LocalLauncher.
-No interpreter is started: the job's steps are plain child processes.
+`megatest.sh`/`.csh`) from the engine's config models, then what the launcher runs there.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import time
@@ -24,10 +23,11 @@ from megatest.config.testconfig import TestConfig
 from megatest.engine.request import RunRequest
 from megatest.executor.environment import TestEnvInputs
 from megatest.executor.prepare import PreparedTest, RunPreparer
-from megatest.executor.reporter import Reporter, TestRef
-from megatest.executor.steps import StepSpec, TestJob, write_step_files
+from megatest.executor.reporter import TestRef
+from megatest.executor.steps import StepSpec, write_step_files
 from megatest.executor.waivers import PreviousRecord
 from megatest.executor.workarea import DEFAULT_MINSPACE_KB
+from megatest.launch.base import LaunchSpec
 
 
 def megatest_executable(configured: str | None) -> str:
@@ -173,22 +173,21 @@ def step_specs(config: TestConfig) -> list[StepSpec]:
     return [StepSpec(s.name, s.command, config.logpro_for(s.name)) for s in config.ezsteps]
 
 
-def make_job(
+def launch_spec(
     ctx: LaunchContext,
     config: TestConfig,
     ref: TestRef,
-    prepared,
-    reporter: Reporter,
+    prepared: PreparedTest,
     previous: Callable[[TestRef], PreviousRecord | None] | None = None,
-) -> TestJob:
-    """The TestJob running the test's runscript and ezsteps in its prepared work area.
+) -> LaunchSpec:
+    """What the launcher runs in the prepared work area: the test's runscript and ezsteps,
+    its runtime limit, triggers and waivers.
 
     `previous` finds the test's record in an earlier run of the target, for waiver
     propagation (reference 3.5) when the testconfig has `[waivers]`.
     """
     from megatest.executor.waivers import make_waiver_hook
 
-    steps = step_specs(config)
     setup = ctx.area.config.setup
     runtimelim = config.runtimelim if config.runtimelim is not None else setup.runtimelim
     waiver_hook = None
@@ -200,55 +199,17 @@ def make_job(
             env=prepared.env,
             previous=previous,
         )
-    return prepared.job(
+    return LaunchSpec(
         ref,
-        reporter,
-        steps=steps,
+        prepared,
+        steps=step_specs(config),
         runscript=config.runscript,
         test_src_dir=str(config.test_dir),
         runtimelim=runtimelim or None,
         triggers=config.triggers,
         waiver_hook=waiver_hook,
-        steps_prepared=True,  # prepare_work wrote them
     )
 
 
 def _str_section(config: TestConfig, name: str) -> dict[str, str]:
     return {k: v for k, v in config.raw.section(name).items() if isinstance(v, str)}
-
-
-def leftover_processes(area: str, target: str, runname: str) -> dict[tuple[str, str], set[int]]:
-    """Process groups still running tests of this run, found from /proc: (test, item) -> pgids.
-
-    Every test process carries MT_RUN_AREA_HOME, MT_TARGET, MT_RUNNAME, MT_TEST_NAME and
-    MT_ITEMPATH in its environment, so leftovers of a dead runner are found even when their pid
-    never reached the database, and a reused pid is never mistaken for one.
-    """
-    want = {
-        b"MT_RUN_AREA_HOME": os.fsencode(area),
-        b"MT_TARGET": os.fsencode(target),
-        b"MT_RUNNAME": os.fsencode(runname),
-    }
-    found: dict[tuple[str, str], set[int]] = {}
-    me = os.getpid()
-    # never our own group: a user may start the runner from a shell that sourced megatest.sh
-    mine = {os.getpgid(0), os.getsid(0)}
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return found
-    for entry in entries:
-        if not entry.isdigit() or int(entry) == me:
-            continue
-        try:
-            raw = Path(f"/proc/{entry}/environ").read_bytes()
-            pgid = os.getpgid(int(entry))
-        except OSError:
-            continue
-        env = dict(item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item)
-        if pgid in mine:
-            continue
-        if all(env.get(k) == v for k, v in want.items()) and b"MT_TEST_NAME" in env:
-            key = (os.fsdecode(env[b"MT_TEST_NAME"]), os.fsdecode(env.get(b"MT_ITEMPATH", b"")))
-            found.setdefault(key, set()).add(pgid)
-    return found

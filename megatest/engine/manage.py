@@ -9,19 +9,17 @@ set-state-status (reference 1.14); `runs start` may still run into it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from megatest.engine.model import RUNNING_STATES
-from megatest.engine.runlock import runner_alive
 from megatest.errors import UsageError
-from megatest.store import paths
+from megatest.store import open_store
 
 if TYPE_CHECKING:
-    from megatest.store.lean import LeanStore as Store
+    from megatest.store.interface import Store
     from megatest.store.records import RunRecord, TestRecord
 
 
@@ -45,17 +43,6 @@ def split_list(value: str | None) -> tuple[str, ...]:
     return tuple(v for v in (value or "").split(",") if v)
 
 
-@contextmanager
-def open_store(area: Path) -> Iterator[Store]:
-    from megatest.store.lean import LeanStore as Store
-
-    store = Store.open(area, create=False)
-    try:
-        yield store
-    finally:
-        store.close()
-
-
 def matching_runs(store: Store, sel: Selector) -> list[RunRecord]:
     runs = store.find_runs(sel.target, sel.runname)
     if not runs:
@@ -73,7 +60,7 @@ def set_state_status(
     sel: Selector, state: str, status: str, say: Callable[[str], None]
 ) -> int:
     count = 0
-    with open_store(sel.area) as store:
+    with open_store(sel.area, create=False) as store:
         for run in matching_runs(store, sel):
             if run.locked:
                 say(f"run {run.target}/{run.runname} is locked: left alone")
@@ -90,12 +77,12 @@ def remove(sel: Selector, say: Callable[[str], None], keep_records: bool = False
     from megatest.executor.workarea import remove_work_area
 
     removed = 0
-    with open_store(sel.area) as store:
+    with open_store(sel.area, create=False) as store:
         for run in matching_runs(store, sel):
             if run.locked:
                 say(f"run {run.target}/{run.runname} is locked: left alone")
                 continue
-            if runner_alive(paths.db_dir(sel.area), run.id):
+            if store.runner_alive(run.id):
                 raise UsageError(
                     f"run {run.target}/{run.runname} is running; stop it first with `megatest runs kill`"
                 )
@@ -124,7 +111,7 @@ def remove(sel: Selector, say: Callable[[str], None], keep_records: bool = False
 def request_kill(sel: Selector, say: Callable[[str], None]) -> int:
     """KILLREQ on every running or not yet started test: the runner kills or drops them."""
     count = 0
-    with open_store(sel.area) as store:
+    with open_store(sel.area, create=False) as store:
         for run in matching_runs(store, sel):
             for test in matching_tests(store, run, sel):
                 if test.state in RUNNING_STATES or (test.state, test.status) == ("NOT_STARTED", "n/a"):
@@ -158,10 +145,10 @@ def wait(sel: Selector, say: Callable[[str], None], timeout: float | None = None
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         busy = []
-        with open_store(sel.area) as store:
+        with open_store(sel.area, create=False) as store:
             for run in matching_runs(store, sel):
                 running = [t for t in matching_tests(store, run, sel) if t.state in RUNNING_STATES]
-                if running or runner_alive(paths.db_dir(sel.area), run.id):
+                if running or store.runner_alive(run.id):
                     busy.append(f"{run.target}/{run.runname}: {len(running)} running")
         if not busy:
             return True

@@ -13,6 +13,8 @@ import time
 from collections import Counter
 from typing import TextIO
 
+from megatest.engine.run_events import RunEnd, RunListener, TestChange
+
 GOOD = frozenset({"PASS", "WARN", "WAIVED", "SKIP"})
 
 
@@ -23,7 +25,9 @@ def label(state: str, status: str) -> str:
     return state
 
 
-class Progress:
+class Progress(RunListener):
+    """The display of one run: a listener of its events."""
+
     def __init__(
         self,
         title: str,
@@ -43,6 +47,20 @@ class Progress:
         self._drawn = 0
         self._last_draw = 0.0
         self.started = time.monotonic()
+
+    # -- as a run listener ---------------------------------------------------------------------
+
+    def test_changed(self, change: TestChange) -> None:
+        self.change(change.test.full_name, change.state, change.status, change.comment or "")
+
+    def turn(self) -> None:
+        self.draw()
+
+    def run_ended(self, end: RunEnd) -> None:
+        if not self.quiet:
+            self.finish("\n".join(end.outcome.lines(f"{end.target}/{end.runname}")))
+
+    # -- drawing ------------------------------------------------------------------------------
 
     def change(self, name: str, state: str, status: str, comment: str = "") -> None:
         """A test or item changed state (name = full name). Quiet keeps nothing: only the

@@ -5,13 +5,13 @@ also what `current_state_status` answers, without a database read. Kill requests
 other processes (KILLREQ) are read separately by the driver (`kill_requests`).
 
 Writes are queued and `flush()`ed once per turn of the driver's loop, in ONE transaction
-through the store's lean stdlib writer (megatest.store.testwrite.TestWriter.apply): the state
+through the run's writer (Store.run_writer(...).apply, typed writes of megatest.store.writes): the state
 changes a test makes within one turn are merged into one UPDATE of its row (a RowPatch, with
 the plain columns it set: host, pid, run dir, ...), its steps, test data and heartbeats are
 written in order, and an item's parent is rolled up after its items' changes. Inside one
 transaction that leaves exactly the rows change-by-change writing leaves; readers (`runs
-wait`, the dashboard, `query tests`) see them one loop turn later. `on_change` tells the
-scheduler and the display at once.
+wait`, the dashboard, `query tests`) see them one loop turn later. The run's listeners
+(RunEvents: the scheduler's feed, the display, reports) hear of each change at once.
 """
 
 from __future__ import annotations
@@ -23,37 +23,45 @@ from typing import TYPE_CHECKING
 
 from megatest.engine.helpers import SELF_STATUS_MARK
 from megatest.executor.reporter import Heartbeat, TestRef
-from megatest.store.testwrite import Call, RowPatch
+from megatest.store.writes import (
+    DataWrite,
+    FieldsWrite,
+    HeartbeatWrite,
+    RowPatch,
+    StateWrite,
+    StepWrite,
+    Write,
+)
 
 if TYPE_CHECKING:
+    from megatest.engine.run_events import RunEvents
     from megatest.executor.logpro import TestDataRow
-    from megatest.store.lean import LeanStore as Store
-    from megatest.store.testwrite import TestWriter
-
-ChangeHook = Callable[[TestRef, str, str, str | None], None]
+    from megatest.store.interface import Store
 
 # Plain column updates (host, pid, run dir, duration) are merged and written this often.
 FIELDS_FLUSH_INTERVAL = 0.5
 
-# Reporter.set_values names -> TestWriter.update_fields columns
+# Reporter.set_values names -> RunWriter.update_fields columns
 _FIELD_NAMES = {"process_id": "pid"}
 
 
 class StoreReporter:
-    def __init__(self, store: Store, writer: TestWriter, run_id: int, on_change: ChangeHook):
+    def __init__(self, store: Store, run_id: int, events: RunEvents,
+                 clock: Callable[[], float] = time.monotonic):
         self.store = store
-        self.writer = writer
+        self.writer = store.run_writer(run_id)
         self.run_id = run_id
-        self.on_change = on_change
+        self.events = events
+        self.clock = clock
         self.states: dict[tuple[str, str], tuple[str, str]] = {}
-        self._entries: list[RowPatch | Call] = []
+        self._entries: list[Write] = []
         self._open: dict[int, RowPatch] = {}  # test id -> its patch that later changes join
         self._fields: dict[int, dict[str, object]] = {}
         self._fields_at = 0.0
         self.run_dirs: dict[tuple[str, str], str] = {}
 
     def flush(self, everything: bool = True) -> None:
-        """Write everything queued in one transaction (TestWriter.batch). Plain columns go
+        """Write everything queued in one transaction (RunWriter.batch). Plain columns go
         with their test's state change, or on their own at most every FIELDS_FLUSH_INTERVAL
         unless `everything`."""
         entries, self._entries = self._entries, []
@@ -62,13 +70,13 @@ class StoreReporter:
             fields = self._fields.pop(test_id, None)
             if fields:
                 patch.fields = fields  # the test's last row write in this batch: exact order
-        now = time.monotonic()
+        now = self.clock()
         fields_only: dict[int, dict[str, object]] = {}
         if self._fields and (everything or now - self._fields_at >= FIELDS_FLUSH_INTERVAL):
             self._fields_at = now
             fields_only, self._fields = self._fields, {}
         for test_id, values in fields_only.items():
-            entries.append(("update_fields", (test_id,), values))
+            entries.append(FieldsWrite(test_id, values))
         if not entries:
             return
         with self.writer.batch():
@@ -96,7 +104,7 @@ class StoreReporter:
         test_id = _id(test)
         if status == "AUTO":
             # the test-data roll-up reads the row: a call of its own, in order
-            self._call(test, "set_state_status", (test_id, state, status, comment))
+            self._call(test, StateWrite(test_id, state, status, comment))
         else:
             patch = self._open.get(test_id)
             if patch is None:
@@ -104,13 +112,14 @@ class StoreReporter:
                 self._entries.append(patch)
             patch.change(state, status, comment)
         self.states[key] = (new_state, new_status)
-        self.on_change(test, new_state, new_status, comment)
+        self.events.test_changed(test, new_state, new_status, comment)
 
     def step(
         self, test: TestRef, name: str, state: str, status: str, logfile: str, comment: str
     ) -> None:
         # a step row is not the test row: the test's open patch stays open
-        self._entries.append(("add_step", (_id(test), name, state, status, logfile, comment), {}))
+        self._entries.append(StepWrite(_id(test), name, state, status, logfile, comment))
+        self.events.step_changed(test, name, state, status, logfile, comment)
 
     def set_values(self, test: TestRef, values: Mapping[str, object]) -> None:
         fields = self._fields.setdefault(_id(test), {})
@@ -123,22 +132,23 @@ class StoreReporter:
     def add_test_data(self, test: TestRef, rows: Sequence[TestDataRow]) -> None:
         if rows:
             test_id = _id(test)
-            self._call(test, "add_test_data", (test_id, [_data_row(r) for r in rows]))
+            self._call(test, DataWrite(test_id, [_data_row(r) for r in rows]))
 
     def heartbeat(self, test: TestRef, beat: Heartbeat) -> None:
         test_id = _id(test)
-        self._call(test, "heartbeat", (test_id,), {
-            "cpuload": beat.cpuload if beat.cpuload >= 0 else None,
-            "diskfree": beat.diskfree_kb if beat.diskfree_kb >= 0 else None,
-        })
+        self._call(test, HeartbeatWrite(
+            test_id,
+            cpuload=beat.cpuload if beat.cpuload >= 0 else None,
+            diskfree=beat.diskfree_kb if beat.diskfree_kb >= 0 else None,
+        ))
 
-    def _call(self, test: TestRef, method: str, args: tuple, kwargs: dict | None = None) -> None:
+    def _call(self, test: TestRef, write: Write) -> None:
         """A write that reads or rewrites the test row: later changes of the test, and of
         its sibling items (the parent roll-up reads them), start new patches."""
         for test_id, patch in list(self._open.items()):
             if patch.testname == test.test_name:
                 del self._open[test_id]
-        self._entries.append((method, args, kwargs or {}))
+        self._entries.append(write)
 
     def current_state_status(self, test: TestRef) -> tuple[str, str] | None:
         key = (test.test_name, test.item_path)
@@ -157,7 +167,7 @@ class StoreReporter:
             if rec is not None and (rec.state, rec.status) != known:
                 if rec.state != "KILLREQ":
                     self.states[key] = (rec.state, rec.status)
-                    self.on_change(test, rec.state, rec.status, rec.comment)
+                    self.events.test_changed(test, rec.state, rec.status, rec.comment)
                 return (rec.state, rec.status)
         return known
 

@@ -39,7 +39,7 @@ def measure(steps: int = 1000, parallel: int = 2) -> dict[str, float]:
         pending = list(jobs)
         while pending or launcher.running:
             while pending and launcher.running < parallel:
-                launcher.submit(pending.pop())
+                launcher.start(pending.pop())
             launcher.poll(None)
         result = {
             "steps": float(tests * 2),

@@ -1,89 +1,75 @@
 """The local launcher: many TestJobs supervised from the runner's own loop.
 
-No interpreter per test and no thread per test. Each running step has a pidfd (Linux >= 5.3);
-one `select.poll()` waits on all of them with a timeout that is the nearest job deadline
-(heartbeat, runtime limit, kill grace), so the loop sleeps until a child exits or a timer is
-due. Without pidfds it falls back to a 50 ms timer.
+No interpreter per test and no thread per test. Each running step has a pidfd (Linux >= 5.3),
+registered in the runner's Selector; `poll()` waits there with a timeout that is the nearest
+job deadline (heartbeat, runtime limit, kill grace), so the loop sleeps until a child exits,
+one of the runner's own fds is ready or a timer is due. Without pidfds a job asks for a 50 ms
+timer instead.
+
+`[jobtools] launcher nbfake` (and nbfind, nohup) in existing areas name this launcher: they
+ran each test in the background on the runner's host, which is what this one does.
 """
 
 from __future__ import annotations
 
-import select
+import os
+import signal
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from megatest.executor.events import Event
-from megatest.executor.reporter import TestRef
+from megatest.executor.reporter import Reporter, TestRef
 from megatest.executor.steps import TestJob
+from megatest.launch.base import LauncherContext, LaunchEvent, LaunchSpec, RunIdentity, Selector
 
 
 class LocalLauncher:
     """Holds running TestJobs; `poll()` reaps children and advances jobs without busy-waiting."""
 
-    def __init__(self, *, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, reporter: Reporter | None = None, *, selector: Selector | None = None,
+                 clock: Callable[[], float] = time.monotonic):
+        self.reporter = reporter
+        self.selector = selector if selector is not None else Selector()
         self.clock = clock
         self._jobs: dict[TestRef, TestJob] = {}
-        self._poller = select.poll()
         self._fd_job: dict[int, TestJob] = {}  # registered pidfd -> its job
         self._job_fd: dict[TestRef, tuple[int, int]] = {}  # job -> (fd, pid) registered
-        self._extra: dict[int, int] = {}  # other fds that end a poll() -> their event mask
-        self.ready_extra: frozenset[int] = frozenset()  # watched fds the last poll() found ready
 
-    # -- public -------------------------------------------------------------------------------
+    @classmethod
+    def from_context(cls, context: LauncherContext) -> LocalLauncher:
+        return cls(context.reporter, selector=context.selector, clock=context.clock)
 
-    def submit(self, job: TestJob) -> list[Event]:
-        """Start a job and supervise it. Returns the events of its start."""
-        if job.test in self._jobs:
-            raise ValueError(f"{job.test.full_name} is already running in this launcher")
-        events = job.start(self.clock())
-        self._track(job)
-        return events
+    # -- the Launcher interface ---------------------------------------------------------------
 
     @property
     def running(self) -> int:
         return len(self._jobs)
 
-    def job(self, test: TestRef) -> TestJob | None:
-        return self._jobs.get(test)
+    def has(self, test: TestRef) -> bool:
+        return test in self._jobs
 
-    def kill(self, test: TestRef, reason: str = "kill requested") -> list[Event]:
-        job = self._jobs.get(test)
-        if job is None:
-            return []
-        events = job.kill(reason, self.clock())
-        self._track(job)
-        return events
+    def submit(self, spec: LaunchSpec) -> list[LaunchEvent]:
+        """Start the test's steps as children of this process."""
+        if self.reporter is None:
+            raise ValueError("a LocalLauncher built without a reporter cannot take a LaunchSpec")
+        job = spec.prepared.job(
+            spec.test, self.reporter, steps=spec.steps, runscript=spec.runscript,
+            test_src_dir=spec.test_src_dir, runtimelim=spec.runtimelim,
+            triggers=spec.triggers, waiver_hook=spec.waiver_hook,
+            steps_prepared=True,  # the work area was made with its step files
+            clock=self.clock,
+        )
+        return list(self.start(job))
 
-    def kill_all(self, reason: str = "runner stopping", **final: str) -> list[Event]:
-        """Kill every job (e.g. the runner got SIGTERM: state="INCOMPLETE")."""
-        events: list[Event] = []
-        for job in list(self._jobs.values()):
-            events += job.kill(reason, self.clock(), **final)
-            self._track(job)
-        return events
-
-    def watch(self, fd: int, mask: int = select.POLLIN) -> None:
-        """Also end poll() when `fd` is ready for `mask` (the caller reads it afterwards)."""
-        if self._extra.get(fd) == mask:
-            return
-        if fd in self._extra:
-            self._poller.modify(fd, mask)
-        else:
-            self._poller.register(fd, mask)
-        self._extra[fd] = mask
-
-    def unwatch(self, fd: int) -> None:
-        if self._extra.pop(fd, None) is not None:
-            self._poller.unregister(fd)
-
-    def poll(self, timeout: float | None = 0.0) -> list[Event]:
+    def poll(self, timeout: float | None = 0.0) -> list[LaunchEvent]:
         """Wait up to `timeout` seconds (None: until something happens) and advance the jobs.
 
-        Returns as soon as a child exits, a watched fd is ready or a job deadline is reached;
-        with no jobs and nothing watched it returns at once.
+        Returns as soon as a child exits, a registered fd is ready or a job deadline is
+        reached; with no jobs and nothing registered it returns at once.
         """
-        self.ready_extra = frozenset()
-        if not self._jobs and not self._extra:
+        if not self._jobs and not len(self.selector):
+            self.selector.ready = frozenset()
             return []
         now = self.clock()
         deadlines = [(d, job) for job in self._jobs.values()
@@ -92,32 +78,80 @@ class LocalLauncher:
         if deadlines:
             until = max(0.0, min(d for d, _ in deadlines) - now)
             wait = until if wait is None else min(wait, until)
-        ready = self._poller.poll(None if wait is None else wait * 1000)
+        before = now
+        ready = self.selector.wait(wait)
         now = self.clock()
         due: dict[TestRef, TestJob] = {}
-        extra: list[int] = []
-        for fd, _ in ready:
+        for fd in ready:
             job = self._fd_job.get(fd)
             if job is not None:
                 due[job.test] = job
-            elif fd in self._extra:
-                extra.append(fd)
-        self.ready_extra = frozenset(extra)
+        # a wait that ran its full time reached the deadlines it was cut to, whatever the
+        # clock says (poll() may return a hair early; a test's clock may stand still)
+        horizon = now if ready or wait is None else max(now, before + wait)
         # deadlines as they were before the wait: a job's own only move on when it is polled
         for d, job in deadlines:
-            if d <= now:
+            if d <= horizon:
                 due[job.test] = job
-        events: list[Event] = []
+        events: list[LaunchEvent] = []
         for job in due.values():
             events += job.poll(now)
             self._track(job)
         return events
 
-    def run_until_done(self, jobs: Iterable[TestJob] = ()) -> list[Event]:
-        """Submit `jobs` and poll until every job in the launcher has finished."""
-        events: list[Event] = []
+    def kill(self, test: TestRef, reason: str = "kill requested") -> list[LaunchEvent]:
+        job = self._jobs.get(test)
+        if job is None:
+            return []
+        events = job.kill(reason, self.clock())
+        self._track(job)
+        return list(events)
+
+    def kill_all(self, reason: str = "runner stopping", *, state: str = "KILLED",
+                 status: str = "KILLED") -> list[LaunchEvent]:
+        """Kill every job (e.g. the runner got SIGTERM: state="INCOMPLETE")."""
+        events: list[LaunchEvent] = []
+        for job in list(self._jobs.values()):
+            events += job.kill(reason, self.clock(), state=state, status=status)
+            self._track(job)
+        return events
+
+    def reap_stale(self, run: RunIdentity) -> int:
+        """SIGKILL the process groups still running tests of `run` (found from /proc)."""
+        killed = 0
+        for pgids in leftover_processes(run.area, run.target, run.runname).values():
+            for pgid in pgids:
+                try:
+                    os.killpg(pgid, signal.SIGKILL)
+                    killed += 1
+                except (ProcessLookupError, PermissionError):
+                    pass
+        return killed
+
+    def close(self) -> None:
+        for fd in list(self._fd_job):
+            self.selector.unregister(fd)
+        self._fd_job.clear()
+        self._job_fd.clear()
+
+    # -- jobs made by the caller (tests, the launcher benchmark) ------------------------------
+
+    def start(self, job: TestJob) -> list[Event]:
+        """Start a job and supervise it. Returns the events of its start."""
+        if job.test in self._jobs:
+            raise ValueError(f"{job.test.full_name} is already running in this launcher")
+        events = job.start(self.clock())
+        self._track(job)
+        return events
+
+    def job(self, test: TestRef) -> TestJob | None:
+        return self._jobs.get(test)
+
+    def run_until_done(self, jobs: Iterable[TestJob] = ()) -> list[LaunchEvent]:
+        """Start `jobs` and poll until every job in the launcher has finished."""
+        events: list[LaunchEvent] = []
         for job in jobs:
-            events += self.submit(job)
+            events += self.start(job)
         while self._jobs:
             events += self.poll(None)
         return events
@@ -125,13 +159,13 @@ class LocalLauncher:
     # -- bookkeeping --------------------------------------------------------------------------
 
     def _track(self, job: TestJob) -> None:
-        """Keep the poll set in step with the job's current child (fds are reused by number)."""
+        """Keep the selector in step with the job's current child (fds are reused by number)."""
         old = self._job_fd.pop(job.test, None)
         if old is not None:
             fd, _ = old
             if self._fd_job.get(fd) is job:
                 del self._fd_job[fd]
-                self._poller.unregister(fd)
+                self.selector.unregister(fd)
         if job.done:
             self._jobs.pop(job.test, None)
             return
@@ -140,4 +174,41 @@ class LocalLauncher:
         if fd is not None and pid is not None:
             self._fd_job[fd] = job
             self._job_fd[job.test] = (fd, pid)
-            self._poller.register(fd, select.POLLIN)
+            self.selector.register(fd)
+
+
+def leftover_processes(area: str, target: str, runname: str) -> dict[tuple[str, str], set[int]]:
+    """Process groups still running tests of this run, found from /proc: (test, item) -> pgids.
+
+    Every test process carries MT_RUN_AREA_HOME, MT_TARGET, MT_RUNNAME, MT_TEST_NAME and
+    MT_ITEMPATH in its environment, so leftovers of a dead runner are found even when their pid
+    never reached the database, and a reused pid is never mistaken for one.
+    """
+    want = {
+        b"MT_RUN_AREA_HOME": os.fsencode(area),
+        b"MT_TARGET": os.fsencode(target),
+        b"MT_RUNNAME": os.fsencode(runname),
+    }
+    found: dict[tuple[str, str], set[int]] = {}
+    me = os.getpid()
+    # never our own group: a user may start the runner from a shell that sourced megatest.sh
+    mine = {os.getpgid(0), os.getsid(0)}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            raw = Path(f"/proc/{entry}/environ").read_bytes()
+            pgid = os.getpgid(int(entry))
+        except OSError:
+            continue
+        env = dict(item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item)
+        if pgid in mine:
+            continue
+        if all(env.get(k) == v for k, v in want.items()) and b"MT_TEST_NAME" in env:
+            key = (os.fsdecode(env[b"MT_TEST_NAME"]), os.fsdecode(env.get(b"MT_ITEMPATH", b"")))
+            found.setdefault(key, set()).add(pgid)
+    return found

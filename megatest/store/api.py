@@ -1,13 +1,13 @@
-"""The Store: the only way the rest of megatest reads or writes run and test records.
+"""SqliteStore: the Store protocol (megatest.store.interface) on the area's SQLite files.
 
-    store = Store.open(area_root, fields=[("SYSTEM", "TEXT"), ("RELEASE", "TEXT")])
+    store = open_store(area_root, fields=[("SYSTEM", "TEXT"), ("RELEASE", "TEXT")])
     run_id = store.get_or_create_run({"SYSTEM": "ubuntu", "RELEASE": "v1"}, "nightly")
     test_id = store.get_or_create_test(run_id, "compile", "")
     ids = store.register_tests(run_id, [("compile", ""), ("unit", "a/1")])  # one transaction
     store.set_test_state_status(run_id, test_id, "COMPLETED", "PASS")
     store.rollup_run(run_id)
 
-`Store` is megatest.store.lean.LeanStore (runs, tests, rollups, test_meta, vars: the part the
+`SqliteStore` is megatest.store.lean.LeanStore (runs, tests, rollups, test_meta, vars: the part the
 runner and the run/query commands use) plus the per-test records only tests, reports and
 `megatest db` need: steps, test data, heartbeats and dead-test detection. There is one
 implementation of every method, on stdlib sqlite3; SQLAlchemy Core stays the schema definition
@@ -32,8 +32,9 @@ DATA_COLUMNS: tuple[str, ...] = tuple(TestDataRecord.__dataclass_fields__)
 _DEAD_CANDIDATE_STATES = ("RUNNING", "REMOTEHOSTSTART", "LAUNCHED")
 
 
-class Store(LeanStore):
-    """An area's databases. Open with `Store.open`; close with `close()` (or a with-block)."""
+class SqliteStore(LeanStore):
+    """An area's databases. Built by `megatest.store.open_store`; close with `close()` (or a
+    with-block)."""
 
     # ------------------------------------------------------------------ liveness
     def heartbeat(
@@ -48,7 +49,7 @@ class Store(LeanStore):
     ) -> int:
         """A running test is alive: run_duration := now - event_time (so event_time +
         run_duration is the last heartbeat) and one test_rundat row. Returns run_duration."""
-        return self._writer(run_id).heartbeat(
+        return self.run_writer(run_id).heartbeat(
             test_id, cpuload=cpuload, diskfree=diskfree, diskusage=diskusage, now=now)
 
     def find_dead_tests(
@@ -89,7 +90,7 @@ class Store(LeanStore):
         event_time: int | None = None,
     ) -> None:
         """Record a step row; one row per (step, state), re-writing the same state updates it."""
-        self._writer(run_id).add_step(test_id, stepname, state, status, logfile, comment,
+        self.run_writer(run_id).add_step(test_id, stepname, state, status, logfile, comment,
                                       event_time=event_time)
 
     def get_steps(self, run_id: int, test_id: int) -> list[StepRecord]:
@@ -107,7 +108,7 @@ class Store(LeanStore):
         status is given, then roll the counts up into the test. Returns the test's status.
         A dict row takes TestDataRow's field names (an unknown name is a TypeError)."""
         mappings = [asdict(r if isinstance(r, TestDataRow) else TestDataRow(**r)) for r in rows]
-        return self._writer(run_id).add_test_data(test_id, mappings)
+        return self.run_writer(run_id).add_test_data(test_id, mappings)
 
     def get_test_data(
         self, run_id: int, test_id: int, category_patt: str | None = None

@@ -1,12 +1,12 @@
-"""LeanStore: the store API the runner and the run/query commands use, on stdlib sqlite3.
+"""LeanStore: runs, tests, rollups, test_meta and run locks of the SQLite store.
 
 Importing SQLAlchemy costs about 0.3 s, more than a whole small run; `runs start`, `runs
 wait/kill/get-status`, `query runs/tests` and the in-test helpers open the area's dbs through
 this class instead and never import it (nor Alembic) while the dbs are at head. Only creating
 main.db (first run of an area) or the area's first run db template goes through Alembic.
 
-This is the one implementation of these methods: megatest.store.api.Store is this class plus
-steps, test data and heartbeats. Records come from megatest.store.records, rollups from
+This is the one implementation of these methods: megatest.store.api.SqliteStore, the store
+`megatest.store.open_store` builds, is this class plus steps, test data and heartbeats. Records come from megatest.store.records, rollups from
 megatest.store.state, pattern rules from megatest.config.patterns; every read-modify-write
 runs inside BEGIN IMMEDIATE. Test state changes go through TestWriter, the lean writer the
 test helpers use.
@@ -31,6 +31,7 @@ from megatest.store import state as model
 from megatest.store.columns import RUN_RECORD_COLUMNS, TEST_META_FIELDS, TEST_RECORD_COLUMNS
 from megatest.store.keys_schema import ensure_keys, stored_keys
 from megatest.store.records import RunRecord, TestRecord
+from megatest.store.runlock import RunLock, runner_alive
 from megatest.store.testwrite import TestWriter
 
 # Columns this module names, per table (tests/store/test_lean_store.py checks them against
@@ -202,8 +203,9 @@ class LeanStore:
         if not path.is_file():
             migrations.build_at_head(path, "run")
 
-    def _writer(self, run_id: int) -> TestWriter:
-        """The run db's connection (one per run, opened on first use)."""
+    def run_writer(self, run_id: int) -> TestWriter:
+        """The run db's writer and connection (one per run, opened on first use, closed with
+        the store)."""
         run_id = int(run_id)
         writer = self._writers.get(run_id)
         if writer is None:
@@ -212,9 +214,18 @@ class LeanStore:
 
     @contextmanager
     def _run_read(self, run_id: int) -> Iterator[sqlite3.Connection]:
-        writer = self._writer(run_id)
+        writer = self.run_writer(run_id)
         with _named_damage(writer.path), _deferred(writer.conn) as c:
             yield c
+
+    # ------------------------------------------------------------------ who runs a run
+    def claim_run(self, run_id: int) -> RunLock:
+        """The run's lock, to hold while this process runs it (a with-block); entering it is a
+        UsageError naming the holder's pid when another runner holds it."""
+        return RunLock(self.db_dir, run_id)
+
+    def runner_alive(self, run_id: int) -> bool:
+        return runner_alive(self.db_dir, run_id)
 
     # ------------------------------------------------------------------ metadata
     def set_var(self, var: str, val: Any) -> None:
@@ -490,7 +501,7 @@ class LeanStore:
     ) -> model.Rollup | None:
         """Write a test's state/status/comment (None = unchanged) and, for an item, recompute
         its parent in the same transaction. Returns the parent's new values (None: no item)."""
-        return self._writer(run_id).set_state_status(test_id, state, status, comment)
+        return self.run_writer(run_id).set_state_status(test_id, state, status, comment)
 
     def set_tests_state_status(
         self,
@@ -502,7 +513,7 @@ class LeanStore:
         changes = list(changes)
         if not changes:
             return []
-        writer = self._writer(run_id)
+        writer = self.run_writer(run_id)
         with writer.batch():
             return [writer.set_state_status(test_id, state, status, comment)
                     for test_id, state, status, comment in changes]
@@ -510,7 +521,7 @@ class LeanStore:
     def update_test_fields(self, run_id: int, test_id: int, **fields: Any) -> None:
         """Set plain columns of a test row (host, rundir, run_duration, final_logf, ...).
         `pid=` is stored in attemptnum, as the original does."""
-        self._writer(run_id).update_fields(test_id, **fields)
+        self.run_writer(run_id).update_fields(test_id, **fields)
 
     def request_kill(self, run_id: int, test_id: int) -> None:
         """Ask the test's monitor to kill it: state KILLREQ (status unchanged)."""

@@ -79,9 +79,9 @@ def migrate(
     db_dir = paths.db_dir(area_root)
     with legacy.migrate_lock(db_dir):
         if not paths.main_db(area_root).is_file():
-            from megatest.store.api import Store
+            from megatest.store import open_store
 
-            Store.open(area_root, fields=list(fields or []), create=True).close()
+            open_store(area_root, fields=list(fields or []), create=True).close()
             say(f"created {paths.main_db(area_root)} at {migrations.head('main')}")
             changed = True
         for st in status(area_root):
@@ -96,9 +96,9 @@ def migrate(
             if template.name != f".run-template-{migrations.head('run')}.db":
                 template.unlink()
     if fields:
-        from megatest.store.api import Store
+        from megatest.store import open_store
 
-        Store.open(area_root, fields=list(fields)).close()  # appends new [fields] keys
+        open_store(area_root, fields=list(fields)).close()  # appends new [fields] keys
     if not changed:
         say(f"all {len(db_files(area_root))} databases of {area_root} are at head; nothing to do")
     return changed

@@ -1,5 +1,9 @@
 """One runner per run: an advisory lock file held for as long as the runner lives.
 
+The SQLite store's answer to "is a runner alive for this run" (Store.claim_run and
+Store.runner_alive): a file `.db/runner-<id>.lock` next to the run's db. Only a process that
+sees the same file system can ask it; a store that is a server's client asks the server.
+
 The kernel drops an flock when its holder dies, even by SIGKILL, so a runner that gets the
 lock knows that any row of the run still LAUNCHED/RUNNING belongs to a dead runner (stale),
 and a second `runs start` of the same run while one is running is refused instead of

@@ -1,7 +1,7 @@
 """The one schema definition: SQLAlchemy Core tables for main.db and for every <run_id>.db.
 
 This module describes the schema at the *head* revision of both Alembic trees; the revisions in
-megatest/store/alembic/ build exactly this (tests/store/test_schema.py compares them). The lean
+alembic/versions/{main,run}/ build exactly this (tests/store/test_migrations.py compares them). The lean
 stdlib write path (megatest/store/testwrite.py) uses the column names declared here; a test checks
 that they agree.
 
@@ -291,7 +291,7 @@ RUN_TABLES = ("tests", "test_steps", "test_data", "test_rundat", "archives")
 TEST_CHILD_TABLES = ("test_steps", "test_data", "test_rundat", "archives")
 
 # The original's "last_update := now on UPDATE" triggers stay on main.db's runs and run_stats
-# (alembic/main); run databases dropped theirs in run_0003, and megatest.store.testwrite stamps
+# (alembic/versions/main); run databases dropped theirs in run_0003, and megatest.store.testwrite stamps
 # last_update in its own statements.
 
 

@@ -17,12 +17,10 @@ checks that every column named in USES exists in megatest.store.schema.
 
 from __future__ import annotations
 
-import itertools
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +28,15 @@ from megatest.errors import StoreError, UsageError
 from megatest.store import sqlite_conn
 from megatest.store import state as model
 from megatest.store.revisions import HEADS, WRITABLE_RUN_REVISIONS
+from megatest.store.writes import (
+    DataWrite,
+    FieldsWrite,
+    HeartbeatWrite,
+    RowPatch,
+    StateWrite,
+    StepWrite,
+    Write,
+)
 
 RUN_HEAD = HEADS["run"]
 # set in every UPDATE of a run table: the same value as the column default
@@ -76,51 +83,8 @@ DATA_FIELDS = ("category", "variable", "value", "expected", "tol", "units", "com
                "type")
 
 
-@dataclass(slots=True)
-class RowPatch:
-    """Every change a batch makes to one test row, merged: the last state, status and comment
-    given (None: not given), when a start state was last written, and plain columns.
-
-    Written as ONE UPDATE. Inside one transaction this leaves exactly what writing each change
-    in turn would leave: later writes of the same columns overwrite earlier ones, and an
-    item's parent is rolled up once, after the item's last change (see TestWriter.apply)."""
-
-    test_id: int
-    testname: str
-    item_path: str
-    state: str | None = None
-    status: str | None = None
-    comment: str | None = None
-    started: int | None = None  # event_time, when a START_TIME_STATES state was written
-    fields: dict[str, Any] | None = None  # UPDATABLE_TEST_FIELDS columns (pid -> attemptnum)
-    # only start states (LAUNCHED, REMOTEHOSTSTART, RUNNING) merged: written only over a
-    # row that is not started or still starting, never over what the test itself or a user
-    # wrote meanwhile (COMPLETED by `-test-status`, KILLREQ by `runs kill`)
-    guarded: bool = True
-    seq: int = 0  # order of the last change among all patches (the item rolled up last)
-
-    def change(self, state: str | None, status: str | None, comment: str | None) -> None:
-        self.seq = next(_CHANGE_ORDER)
-        if state not in model.RUNNING_STATES:
-            self.guarded = False
-        if state is not None:
-            self.state = state
-            if state in model.START_TIME_STATES:
-                self.started = int(time.time())
-        if status is not None:
-            self.status = status
-        if comment is not None:
-            self.comment = comment
-
-
-_CHANGE_ORDER = itertools.count(1)
-
 # What a guarded RowPatch may be written over.
 _STARTABLE = ("NOT_STARTED", "LAUNCHED", "REMOTEHOSTSTART", "RUNNING")
-
-# A call TestWriter.apply makes in order: (method name, positional args, keyword args).
-Call = tuple[str, tuple[Any, ...], dict[str, Any]]
-
 
 class TestWriter:
     """Writes one run's test rows through a plain sqlite3 connection."""
@@ -243,34 +207,44 @@ class TestWriter:
                 self._data_rollup(test_id)
         return parent
 
-    def apply(self, entries: Sequence[RowPatch | Call]) -> None:
-        """Write merged row patches and other calls in order, inside a batch.
+    def apply(self, entries: Sequence[Write]) -> None:
+        """Write merged row patches and the other writes in order, inside a batch.
 
         A patch is one UPDATE of its row; an item's parent is rolled up once per run of its
-        items' patches, from the item changed last (`seq`), before any other call and at the
-        end, which leaves the parent as item-by-item writing would (callers close the open
-        patches of a test's items before queueing another call for any of them). A patch of a
-        row that does not exist is a StoreError (the whole batch rolls back)."""
+        items' patches, from the item changed last (`seq`), before any other write that reads
+        or rewrites a row and at the end, which leaves the parent as item-by-item writing
+        would (callers close the open patches of a test's items before queueing another write
+        for any of them). A patch of a row that does not exist is a StoreError (the whole
+        batch rolls back)."""
         if not self.in_batch:
             raise UsageError("TestWriter.apply must run inside writer.batch()")
         dirty: dict[str, RowPatch] = {}  # testname -> its last patched item
         # step rows touch no test row: written together (in their own order) before the next
-        # other call and at the end
+        # other write and at the end
         steps: list[tuple[Any, ...]] = []
         for entry in entries:
-            if isinstance(entry, RowPatch):
+            kind = type(entry)
+            if kind is RowPatch:
                 self._patch_row(entry)
                 last = dirty.get(entry.testname)
                 if entry.item_path and (last is None or entry.seq > last.seq):
                     dirty[entry.testname] = entry
                 continue
-            method, args, kwargs = entry
-            if method == "add_step":
-                steps.append(_step_values(*args, **kwargs))
+            if kind is StepWrite:
+                steps.append(_step_values(*entry))
                 continue
             self._roll_up_parents(dirty)
             self._write_steps(steps)
-            getattr(self, method)(*args, **kwargs)
+            if kind is FieldsWrite:
+                self.update_fields(entry.test_id, **entry.fields)
+            elif kind is StateWrite:
+                self.set_state_status(*entry)
+            elif kind is DataWrite:
+                self.add_test_data(entry.test_id, entry.rows)
+            elif kind is HeartbeatWrite:
+                self.heartbeat(entry.test_id, cpuload=entry.cpuload, diskfree=entry.diskfree)
+            else:
+                raise TypeError(f"not a store write: {entry!r}")
         self._roll_up_parents(dirty)
         self._write_steps(steps)
 

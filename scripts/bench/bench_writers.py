@@ -43,9 +43,9 @@ def worker(area: str, run_id: int, test_id: int, n: int, path: str, go: str) -> 
         change = w.set_state_status
         change_args: tuple = ()
     else:
-        from megatest.store.api import Store
+        from megatest.store import open_store
 
-        s = Store.open(area)
+        s = open_store(area)
         change = s.set_test_state_status
         change_args = (run_id,)
     Path(f"{go}.ready.{test_id}").touch()
@@ -64,10 +64,10 @@ def worker(area: str, run_id: int, test_id: int, n: int, path: str, go: str) -> 
 
 
 def setup(base: Path, procs: int) -> tuple[Path, int, list[int]]:
-    from megatest.store.api import Store
+    from megatest.store import open_store
 
     area = Path(tempfile.mkdtemp(dir=base))
-    with Store.open(area, fields=["SYSTEM"]) as s:
+    with open_store(area, fields=["SYSTEM"]) as s:
         run_id = s.get_or_create_run({"SYSTEM": "bench"}, "writers")
         items = [s.get_or_create_test(run_id, "t", f"i{k}") for k in range(procs)]
     conn = sqlite3.connect(area / ".db" / f"{run_id}.db")

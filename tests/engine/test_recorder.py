@@ -7,24 +7,42 @@ from contextlib import contextmanager
 import pytest
 
 from megatest.engine.recorder import StoreReporter
-from megatest.store.api import Store
-from megatest.store.testwrite import TestWriter
+from megatest.engine.run_events import RunEvents, RunListener
+from megatest.store import open_store
 
 
 @pytest.fixture
 def store(tmp_path):
     (tmp_path / "megatest.config").write_text("[fields]\nA TEXT\n")
-    s = Store.open(tmp_path, fields=["A"])
+    s = open_store(tmp_path, fields=["A"])
     yield s
     s.close()
+
+
+class _Calls(RunListener):
+    def __init__(self, call):
+        self.call = call
+
+    def test_changed(self, change):
+        self.call(*change)
+
+
+@contextmanager
+def _reporter(store, run_id, on_change=None):
+    """A reporter on the run, its test changes told to `on_change(test, state, status,
+    comment)`: (the run's writer, the reporter)."""
+    events = RunEvents()
+    if on_change is not None:
+        events.subscribe(_Calls(on_change))
+    rep = StoreReporter(store, run_id, events)
+    yield rep.writer, rep
 
 
 def test_flush_writes_every_change_in_order_with_rollup(store, tmp_path):
     run_id = store.get_or_create_run({"A": "x"}, "r")
     ids = {p: store.get_or_create_test(run_id, "t", p) for p in ("1", "2")}
     seen = []
-    with TestWriter(tmp_path, run_id) as writer:
-        rep = StoreReporter(store, writer, run_id, lambda t, s, st, c: seen.append((t.full_name, s, st)))
+    with _reporter(store, run_id, lambda t, s, st, c: seen.append((t.full_name, s, st))) as (writer, rep):
         one, two = rep.ref("t", "1", ids["1"]), rep.ref("t", "2", ids["2"])
         rep.set_state_status(one, "RUNNING", "n/a", None)
         rep.set_state_status(one, "COMPLETED", "PASS", "fine")
@@ -44,8 +62,7 @@ def test_flush_writes_every_change_in_order_with_rollup(store, tmp_path):
 def test_a_failing_write_rolls_the_whole_flush_back(store, tmp_path):
     run_id = store.get_or_create_run({"A": "x"}, "r")
     test_id = store.get_or_create_test(run_id, "t")
-    with TestWriter(tmp_path, run_id) as writer:
-        rep = StoreReporter(store, writer, run_id, lambda *a: None)
+    with _reporter(store, run_id) as (writer, rep):
         rep.set_state_status(rep.ref("t", "", test_id), "RUNNING", "n/a", None)
         rep.set_state_status(rep.ref("t", "", 99999), "RUNNING", "n/a", None)  # no such test
         with pytest.raises(Exception, match="99999"):
@@ -59,8 +76,7 @@ def _two_tests(store, tmp_path):
     """A run with tests t and u, and a reporter on it: (run id, writer, reporter, t, u)."""
     run_id = store.get_or_create_run({"A": "x"}, "r")
     ids = store.register_tests(run_id, [("t", ""), ("u", "")])
-    with TestWriter(tmp_path, run_id) as writer:
-        rep = StoreReporter(store, writer, run_id, lambda *a: None)
+    with _reporter(store, run_id) as (writer, rep):
         yield run_id, writer, rep, rep.ref("t", "", ids[("t", "")]), rep.ref("u", "", ids[("u", "")])
 
 
@@ -104,8 +120,7 @@ def test_merged_writes_leave_the_rows_change_by_change_writing_leaves(store, tmp
     oracle_ids = store.register_tests(oracle, keys)
     stage = dict.fromkeys(keys, 0)
     statuses = ["n/a", "PASS", "FAIL", "WARN", "ABORT", None]
-    with TestWriter(tmp_path, run_id) as writer:
-        rep = StoreReporter(store, writer, run_id, lambda *a: None)
+    with _reporter(store, run_id) as (writer, rep):
         for _ in range(60):
             key = rnd.choice(keys)
             ref = rep.ref(key[0], key[1], ids[key])
@@ -139,8 +154,7 @@ def test_merged_writes_leave_the_rows_change_by_change_writing_leaves(store, tmp
 def test_a_start_state_never_overwrites_what_the_test_or_a_user_wrote(store, tmp_path, theirs):
     run_id = store.get_or_create_run({"A": "x"}, "r")
     test_id = store.register_tests(run_id, [("t", "")])[("t", "")]
-    with TestWriter(tmp_path, run_id) as writer:
-        rep = StoreReporter(store, writer, run_id, lambda *a: None)
+    with _reporter(store, run_id) as (writer, rep):
         ref = rep.ref("t", "", test_id)
         rep.set_state_status(ref, "LAUNCHED", "n/a", "")
         rep.flush()
@@ -163,8 +177,7 @@ def test_an_item_state_kept_by_the_guard_is_what_its_parent_rolls_up(store, tmp_
     run_id = store.get_or_create_run({"A": "x"}, "r")
     ids = store.register_tests(run_id, [("t", "1"), ("t", "2")])
     store.set_test_state_status(run_id, ids[("t", "2")], "COMPLETED", "PASS")
-    with TestWriter(tmp_path, run_id) as writer:
-        rep = StoreReporter(store, writer, run_id, lambda *a: None)
+    with _reporter(store, run_id) as (writer, rep):
         one = rep.ref("t", "1", ids[("t", "1")])
         rep.set_state_status(one, "LAUNCHED", "n/a", "")
         rep.flush()

@@ -1,6 +1,6 @@
 import pytest
 
-from megatest.store.api import Store
+from megatest.store import open_store
 
 FIELDS = ["SYSTEM", "RELEASE"]
 TARGET = {"SYSTEM": "ubuntu", "RELEASE": "v1"}
@@ -8,7 +8,7 @@ TARGET = {"SYSTEM": "ubuntu", "RELEASE": "v1"}
 
 @pytest.fixture
 def store(tmp_path):
-    s = Store.open(tmp_path, fields=FIELDS)
+    s = open_store(tmp_path, fields=FIELDS)
     yield s
     s.close()
 

@@ -27,9 +27,9 @@ def test_new_area_migrate_status_check_cleanup(area):
     out = mt("db", "migrate", "--area", str(area)).stdout
     assert "created" in out and (area / ".db" / "main.db").is_file()
     assert "nothing to do" in mt("db", "migrate", "--area", str(area)).stdout
-    from megatest.store.api import Store
+    from megatest.store import open_store
 
-    with Store.open(area) as s:
+    with open_store(area) as s:
         assert s.keys == ["SYSTEM", "RELEASE"]
         run_id = s.get_or_create_run({"SYSTEM": "a", "RELEASE": "b"}, "r")
         test_id = s.get_or_create_test(run_id, "t")
@@ -69,11 +69,11 @@ def test_legacy_db_that_is_not_megatest_is_refused(area):
 @pytest.fixture
 def two_runs(area):
     """A migrated area with two runs of one test each; returns (area, {run_id: db path})."""
-    from megatest.store.api import Store
+    from megatest.store import open_store
 
     mt("db", "migrate", "--area", str(area))
     dbs = {}
-    with Store.open(area) as s:
+    with open_store(area) as s:
         for name in ("r1", "r2"):
             run_id = s.get_or_create_run({"SYSTEM": "a", "RELEASE": "b"}, name)
             s.get_or_create_test(run_id, "t")

@@ -14,8 +14,8 @@ WORKER = textwrap.dedent("""
             w.set_state_status(test_id, "RUNNING", "n/a")
             w.add_step(test_id, f"s{i}", "end", "0")
     else:
-        from megatest.store.api import Store
-        s = Store.open(area)
+        from megatest.store import open_store
+        s = open_store(area)
         for i in range(n):
             s.set_test_state_status(run_id, test_id, "RUNNING", "n/a")
             s.add_step(run_id, test_id, f"s{i}", "end", "0")
@@ -42,8 +42,8 @@ def test_parallel_writers_lose_nothing(store, run_id):
 
 REGISTER = textwrap.dedent("""
     import sys
-    from megatest.store.api import Store
-    s = Store.open(sys.argv[1])
+    from megatest.store import open_store
+    s = open_store(sys.argv[1])
     print(",".join(str(s.get_or_create_test(int(sys.argv[2]), f"t{k}", "i")) for k in range(15)))
     """)
 

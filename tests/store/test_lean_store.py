@@ -1,4 +1,4 @@
-"""LeanStore and Store (LeanStore plus steps, test data, heartbeats): one implementation,
+"""LeanStore and SqliteStore (LeanStore plus steps, test data, heartbeats): one implementation,
 the schema names it uses, its pattern queries, its error messages, and no SQLAlchemy/Alembic
 import on an area whose dbs are at head."""
 
@@ -9,8 +9,8 @@ import time
 import pytest
 
 from megatest.errors import StoreError, UsageError
-from megatest.store import schema
-from megatest.store.api import DATA_COLUMNS, STEP_COLUMNS, Store
+from megatest.store import open_store, schema
+from megatest.store.api import DATA_COLUMNS, STEP_COLUMNS, SqliteStore
 from megatest.store.columns import RESERVED_RUN_COLUMNS, TEST_META_FIELDS
 from megatest.store.lean import USES, LeanStore
 from megatest.store.records import RunRecord, StepRecord, TestDataRecord, TestRecord
@@ -38,13 +38,13 @@ def test_lean_columns_are_the_schema_columns():
 
 
 def test_store_is_the_lean_store_plus_its_own_methods():
-    """One implementation: Store re-defines none of LeanStore's methods, so a fix to one is
+    """One implementation: SqliteStore re-defines none of LeanStore's methods, so a fix to one is
     a fix to both."""
-    assert issubclass(Store, LeanStore)
+    assert issubclass(SqliteStore, LeanStore)
     lean_methods = {n for n in vars(LeanStore) if not n.startswith("__")}
-    assert lean_methods and not lean_methods & set(vars(Store))
+    assert lean_methods and not lean_methods & set(vars(SqliteStore))
     assert {"heartbeat", "add_step", "get_steps", "add_test_data", "get_test_data",
-            "find_dead_tests", "mark_dead_tests"} <= set(vars(Store))
+            "find_dead_tests", "mark_dead_tests"} <= set(vars(SqliteStore))
 
 
 def _populate(s, advance):
@@ -108,7 +108,7 @@ def frozen_time(monkeypatch):
 
 @pytest.fixture
 def area(tmp_path, frozen_time):
-    with Store.open(tmp_path, fields=FIELDS) as s:
+    with open_store(tmp_path, fields=FIELDS) as s:
         runs, ids, _ = _populate(s, frozen_time)
     return tmp_path, runs, ids
 
@@ -119,7 +119,7 @@ def _ids(runs):
 
 def test_find_runs_patterns(area):
     root, (r1, r2, r3, r4), _ = area
-    with LeanStore.open(root, create=False) as s:
+    with open_store(root, create=False) as s:
         assert s.keys == FIELDS
         assert _ids(s.find_runs()) == [r1, r2, r3, r4]
         assert _ids(s.find_runs(newest_first=True)) == [r4, r3, r2, r1]
@@ -153,7 +153,7 @@ def test_find_runs_patterns(area):
 def test_get_tests_queries(area):
     root, runs, ids = area
     r3 = runs[2]  # every step of the script applied: docs is DELETED, lint KILLREQ
-    with LeanStore.open(root, create=False) as s:
+    with open_store(root, create=False) as s:
         def names(*args, **kw):
             return [t.fullname for t in s.get_tests(r3, *args, **kw)]
 
@@ -179,8 +179,8 @@ def test_store_records_steps_data_and_heartbeats_without_sqlalchemy(area):
     root, runs, ids = area
     code = (
         "import sys\n"
-        "from megatest.store.api import Store\n"
-        f"with Store.open({str(root)!r}) as s:\n"
+        "from megatest.store import open_store\n"
+        f"with open_store({str(root)!r}) as s:\n"
         f"    run, t = {runs[0]}, {ids[runs[0]][('unit', 'a/1')]}\n"
         "    s.update_test_fields(run, t, event_time=100, uname='Linux')\n"
         "    s.add_step(run, t, 'build', 'end', 0, 'b.log', event_time=7)\n"
@@ -199,7 +199,7 @@ def test_store_records_steps_data_and_heartbeats_without_sqlalchemy(area):
 
 def test_writes_on_the_generated_history(area, frozen_time):
     root, (r1, r2, r3, r4), ids = area
-    with LeanStore.open(root) as s:
+    with open_store(root) as s:
         assert s.get_or_create_run(U1, "nightly") == r1
         extra = s.get_or_create_test(r1, "extra", "i/1", state="LAUNCHED", comment="new")
         got = s.get_test(r1, extra)
@@ -222,12 +222,12 @@ def test_writes_on_the_generated_history(area, frozen_time):
 
 def test_lean_errors_match(tmp_path):
     with pytest.raises(StoreError, match="no database"):
-        LeanStore.open(tmp_path, create=False)
+        open_store(tmp_path, create=False)
     (tmp_path / "megatest.db").write_bytes(b"")
     with pytest.raises(StoreError, match="db migrate"):
-        LeanStore.open(tmp_path, fields=FIELDS)
+        open_store(tmp_path, fields=FIELDS)
     other = tmp_path / "o"
-    with LeanStore.open(other, fields=FIELDS) as s:
+    with open_store(other, fields=FIELDS) as s:
         with pytest.raises(UsageError, match="do not match"):
             s.get_or_create_run({"SYSTEM": "x"}, "r")
         run = s.get_or_create_run(U1, "r")
@@ -238,18 +238,18 @@ def test_lean_errors_match(tmp_path):
         with pytest.raises(StoreError, match="no test"):
             s.set_test_state_status(run, 12345, "RUNNING")
     with pytest.raises(StoreError, match="keys can only be appended"):
-        LeanStore.open(other, fields=["RELEASE", "SYSTEM"])
+        open_store(other, fields=["RELEASE", "SYSTEM"])
     (other / ".db" / "main.db").write_bytes(b"this is not a database at all" * 100)
     with pytest.raises(StoreError, match="cannot read this database"):
-        LeanStore.open(other)
+        open_store(other)
 
 
 def test_reading_an_area_at_head_imports_neither_sqlalchemy_nor_alembic(area):
     root, runs, _ = area
     code = (
         "import sys\n"
-        "from megatest.store.lean import LeanStore\n"
-        f"with LeanStore.open({str(root)!r}, fields={FIELDS!r}) as s:\n"
+        "from megatest.store import open_store\n"
+        f"with open_store({str(root)!r}, fields={FIELDS!r}) as s:\n"
         "    run = s.get_or_create_run({'SYSTEM': 'ubuntu', 'RELEASE': 'v9'}, 'new')\n"
         "    ids = s.register_tests(run, [('t', 'i')])\n"
         "    s.set_tests_state_status(run, [(ids[('t', 'i')], 'COMPLETED', 'PASS', None)])\n"
@@ -289,5 +289,5 @@ def test_runs_and_queries_from_a_new_area_on_skip_sqlalchemy_and_alembic(tmp_pat
         assert "megatest.store.lean" in modules
         assert not {m for m in modules if m.split(".")[0] in ("sqlalchemy", "alembic")}, args
     assert stdout.strip() == "PASS"  # get-status of r2, the last command
-    with LeanStore.open(tmp_path) as s:
+    with open_store(tmp_path) as s:
         assert [(r.runname, r.status) for r in s.find_runs()] == [("r1", "PASS"), ("r2", "PASS")]

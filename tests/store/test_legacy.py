@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from megatest.store import legacy, maintenance
-from megatest.store.api import Store
+from megatest.store import legacy, maintenance, open_store
 
 sys.path.insert(0, str(Path(__file__).parent))
 import legacy_gen  # noqa: E402
@@ -48,7 +47,7 @@ def _legacy_answers(db: Path) -> dict:
 
 
 def _store_answers(area: Path) -> dict:
-    with Store.open(area) as s:
+    with open_store(area) as s:
         runs = s.find_runs(include_deleted=True)
         out = {"runs": [(r.id, r.target, r.runname, r.state) for r in sorted(runs, key=lambda r: r.id)],
                "tests": {}, "steps": {}, "data": {}}
@@ -90,7 +89,7 @@ def test_conversion_keeps_answers_and_original(legacy_area):
 
 def test_converted_store_keeps_working(legacy_area):
     maintenance.migrate(legacy_area, say=lambda _: None)
-    with Store.open(legacy_area, fields=["SYSTEM", "RELEASE"]) as s:
+    with open_store(legacy_area, fields=["SYSTEM", "RELEASE"]) as s:
         run = s.find_runs("os1/%")[0]
         item = s.get_tests(run.id, "test1/item/0")[0]
         s.set_test_state_status(run.id, item.id, "RUNNING", "n/a")

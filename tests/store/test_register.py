@@ -96,8 +96,8 @@ def test_a_failure_inside_leaves_neither_rows_nor_ids(store, run_id):
 
 REGISTER = textwrap.dedent("""
     import sys
-    from megatest.store.api import Store
-    s = Store.open(sys.argv[1])
+    from megatest.store import open_store
+    s = open_store(sys.argv[1])
     ids = s.register_tests(int(sys.argv[2]), [("t", str(i)) for i in range(60)])
     print(sorted(ids.items()))
     """)

@@ -24,9 +24,9 @@ def test_unknown_tree_is_refused():
 
 OPEN_AND_USE = textwrap.dedent("""
     import sys
-    from megatest.store.api import Store
+    from megatest.store import open_store
     from megatest.store import maintenance
-    s = Store.open(sys.argv[1], fields=["SYSTEM", "RELEASE"])
+    s = open_store(sys.argv[1], fields=["SYSTEM", "RELEASE"])
     run_id = s.get_or_create_run({"SYSTEM": "a", "RELEASE": "b"}, "r")
     s.register_tests(run_id, [("t", ""), ("u", "x/1")])
     s.get_tests(run_id)
@@ -67,10 +67,10 @@ def test_cli_commands_on_an_area_at_head_do_not_import_alembic(store, run_id):
 
 def test_a_db_behind_head_is_still_refused_by_open(tmp_path):
     from megatest.errors import StoreError
-    from megatest.store.api import Store
+    from megatest.store import open_store
 
-    Store.open(tmp_path, fields=["A"]).close()
+    open_store(tmp_path, fields=["A"]).close()
     main_db = tmp_path / ".db" / "main.db"
     migrations.downgrade(main_db, "main", "main_0001")
     with pytest.raises(StoreError, match="migrate"):
-        Store.open(tmp_path)
+        open_store(tmp_path)

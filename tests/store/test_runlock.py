@@ -8,12 +8,12 @@ import textwrap
 
 import pytest
 
-from megatest.engine.runlock import RunLock, runner_alive
 from megatest.errors import UsageError
+from megatest.store.runlock import RunLock, runner_alive
 
 HOLD = textwrap.dedent("""
     import sys, time
-    from megatest.engine.runlock import RunLock
+    from megatest.store.runlock import RunLock
     with RunLock(sys.argv[1], 7):
         print("held", flush=True)
         time.sleep(60)

@@ -5,8 +5,7 @@ import sqlite3
 import pytest
 
 from megatest.errors import StoreError, UsageError
-from megatest.store import migrations
-from megatest.store.api import Store
+from megatest.store import migrations, open_store
 from megatest.store.records import TestDataRow
 
 FIELDS = ["SYSTEM", "RELEASE"]
@@ -14,30 +13,30 @@ TARGET = {"SYSTEM": "ubuntu", "RELEASE": "v1"}
 
 
 def test_new_area_is_created_at_head_with_its_keys(tmp_path):
-    with Store.open(tmp_path, fields=FIELDS) as s:
+    with open_store(tmp_path, fields=FIELDS) as s:
         run_id = s.get_or_create_run(TARGET, "r1")
     assert migrations.current(tmp_path / ".db" / "main.db") == migrations.head("main")
     assert migrations.current(tmp_path / ".db" / f"{run_id}.db") == migrations.head("run")
     db = sqlite3.connect(tmp_path / ".db" / "main.db")
     assert db.execute("SELECT fieldname FROM keys ORDER BY id").fetchall() == [("SYSTEM",), ("RELEASE",)]
-    with Store.open(tmp_path) as s:
+    with open_store(tmp_path) as s:
         assert s.keys == FIELDS
 
 
 def test_keys_can_be_appended_but_not_changed(tmp_path):
-    Store.open(tmp_path, fields=FIELDS).close()
-    with Store.open(tmp_path, fields=[*FIELDS, "BUILD"]) as s:
+    open_store(tmp_path, fields=FIELDS).close()
+    with open_store(tmp_path, fields=[*FIELDS, "BUILD"]) as s:
         assert s.keys == [*FIELDS, "BUILD"]
     with pytest.raises(StoreError, match="keys can only be appended"):
-        Store.open(tmp_path, fields=["RELEASE", "SYSTEM"])
+        open_store(tmp_path, fields=["RELEASE", "SYSTEM"])
     with pytest.raises(StoreError, match="clashes"):
-        Store.open(tmp_path / "other", fields=["runname"])
+        open_store(tmp_path / "other", fields=["runname"])
 
 
 def test_legacy_area_must_be_migrated_first(tmp_path):
     (tmp_path / "megatest.db").write_bytes(b"")
     with pytest.raises(StoreError, match="db migrate"):
-        Store.open(tmp_path, fields=FIELDS)
+        open_store(tmp_path, fields=FIELDS)
 
 
 def test_runs_are_unique_per_target_and_name(store):

@@ -1,0 +1,82 @@
+"""Launcher name -> implementation: how `[jobtools] launcher` becomes a Launcher.
+
+A launcher line is a command in the original (`nbfake`, `bsub -q normal -o ...`); its first
+word names the implementation here and the other words are handed to it. An implementation
+is one module with a factory taking a LauncherContext, and one entry below (or a
+`register()` call, which is how the tests add a fake one). Entries name their module as text
+so that choosing a launcher imports only that one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import shlex
+from collections.abc import Callable
+
+from megatest.errors import UsageError
+from megatest.launch.base import Launcher, LauncherContext
+
+Factory = Callable[[LauncherContext], Launcher]
+
+LOCAL = "local"
+# name -> "module:callable" or the factory itself
+_ENTRIES: dict[str, str | Factory] = {
+    LOCAL: "megatest.launch.local:LocalLauncher.from_context",
+}
+# Words of existing areas' launcher lines that ran each test in the background on the
+# runner's own host: the local launcher does exactly that.
+_ALIASES: dict[str, str] = {"nbfake": LOCAL, "nbfind": LOCAL, "nohup": LOCAL}
+
+
+def register(name: str, factory: str | Factory, *, aliases: tuple[str, ...] = ()) -> None:
+    """Add (or replace) an implementation under `name` and its aliases."""
+    _ENTRIES[name] = factory
+    for alias in aliases:
+        _ALIASES[alias] = name
+
+
+def unregister(name: str) -> None:
+    _ENTRIES.pop(name, None)
+    for alias in [a for a, target in _ALIASES.items() if target == name]:
+        del _ALIASES[alias]
+
+
+def known_names() -> list[str]:
+    return sorted(_ENTRIES)
+
+
+def parse(line: str | None, where: str = "[jobtools] launcher") -> tuple[str, tuple[str, ...]]:
+    """(implementation name, the other words) of a launcher line; no line: the local one.
+    An unknown name is a UsageError listing the known ones."""
+    try:
+        words = shlex.split(line or "")
+    except ValueError as exc:
+        raise UsageError(f"{where} {line!r}: {exc}") from None
+    if not words:
+        return LOCAL, ()
+    name = _ALIASES.get(words[0], words[0])
+    if name not in _ENTRIES:
+        known = ", ".join(
+            f"{n} (also {', '.join(sorted(a for a, t in _ALIASES.items() if t == n))})"
+            if any(t == n for t in _ALIASES.values()) else n
+            for n in known_names()
+        )
+        raise UsageError(f"{where}: unknown launcher {words[0]!r}; known launchers: {known}")
+    return name, tuple(words[1:])
+
+
+def create(line: str | None, context: LauncherContext) -> Launcher:
+    """The launcher a launcher line names, built with `context` (its words filled in)."""
+    name, words = parse(line)
+    return _factory(name)(context._replace(words=words))
+
+
+def _factory(name: str) -> Factory:
+    entry = _ENTRIES[name]
+    if not isinstance(entry, str):
+        return entry
+    module_name, _, attr = entry.partition(":")
+    target: object = importlib.import_module(module_name)
+    for part in attr.split("."):
+        target = getattr(target, part)
+    return target  # type: ignore[return-value]
