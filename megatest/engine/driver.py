@@ -45,6 +45,7 @@ def start_run(request: RunRequest, out: TextIO | None = None) -> RunOutcome:
                      env=dict(os.environ))
     for diag in area.diagnostics:
         print(f"megatest: warning: {diag.path}:{diag.line}: {diag.message}", file=sys.stderr)
+    launcher_of(area)  # a launcher that cannot be had stops the run before anything is written
     with open_store(area.toppath, fields=area.config.fields) as store:
         return run_in_store(area, request, store, out=out, started=started)
 

@@ -124,8 +124,7 @@ class Runner:
                     self._shutdown()
                 now = self.clock.monotonic()
                 self._apply(self.sched.decide(self.load.at(now), self._launch_budget(now)))
-                self.work.prefetch(self.sched.upcoming(self._prefetch_want()),
-                                   self._prefetch_want(), self._ref)
+                self.work.prefetch(self.sched.upcoming, self._prefetch_want(), self._ref)
                 if self.sched.finished() and not self.launcher.running and not self.work.launched:
                     self.reporter.flush()
                     return
@@ -140,6 +139,7 @@ class Runner:
                     self.work.collect()
                     self._start_prepared()
                 else:
+                    self._orphans()
                     # nothing of ours runs: we wait for other runs (limits, exclusive) or a delay
                     self.clock.sleep(min(wait, IDLE_WAIT) or FLUSH_INTERVAL)
                 self.events.turn()
@@ -171,6 +171,16 @@ class Runner:
                 if state in ("LAUNCHED", "REMOTEHOSTSTART", "RUNNING", "KILLREQ"):
                     self.reporter.write(event.test, "INCOMPLETE", "DEAD",
                                         f"the launcher lost the job: {event.reason}")
+
+    def _orphans(self) -> None:
+        """Tests the queue counts as running that neither the launcher nor the work-area
+        pipeline holds: no one will report their end, so the run would wait forever."""
+        for key in list(self.sched.running):
+            ref = self._ref(key)
+            state, _status = self.reporter.states.get(key, ("NOT_STARTED", "n/a"))
+            if state in ("LAUNCHED", "REMOTEHOSTSTART", "RUNNING", "KILLREQ"):
+                self.reporter.write(ref, "INCOMPLETE", "DEAD",
+                                    "the launcher ended the job without a result")
 
     def _on_signal(self, signum: int, _frame: object) -> None:
         self._stop = signal.Signals(signum).name

@@ -17,7 +17,7 @@ import os
 import pickle
 import select
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
 from megatest.engine.model import Key
@@ -113,14 +113,16 @@ class WorkAreas:
     def take_ahead(self, key: Key) -> Preparing | None:
         return self.ahead.pop(key, None)
 
-    def prefetch(self, upcoming: list[Launch], want: int, ref_of) -> None:
-        """Have the work areas of the next ready tests made while the running ones run.
+    def prefetch(self, upcoming: Callable[[int], list[Launch]], want: int,
+                 ref_of: Callable[[Key], TestRef]) -> None:
+        """Have the work areas of the next ready tests (`upcoming(want)`, asked only when
+        there is room) made while the running ones run.
 
         Only with a preparer (it works on the other core), never for a test with `[skip]`
         rules (they are judged at launch), and at most `want` ahead."""
         if self._preparer is None or len(self.ahead) >= want:
             return
-        for launch in upcoming:
+        for launch in upcoming(want):
             key = launch.key
             if key in self.ahead or key in self.launched or key in self._not_ahead:
                 continue
