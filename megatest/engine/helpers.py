@@ -19,12 +19,14 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from megatest.errors import UsageError
 
+# not `from typing import TYPE_CHECKING`: importing typing costs a helper call several ms
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from megatest.store.interface import RunWriter, Store
+    from megatest.store.interface import RunWriter
+    from megatest.store.records import TestRecord
 
 # legacy action flag -> action
 LEGACY_ACTIONS = {
@@ -109,26 +111,28 @@ class TestContext:
     item_path: str
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str], store: Store) -> TestContext:
+    def from_env(cls, env: Mapping[str, str]) -> TestContext:
         area, name = _area(env), env["MT_TEST_NAME"]
         item = env.get("MT_ITEMPATH", "")
         if env.get("MT_RUN_ID") and env.get("MT_TEST_ID"):
             return cls(area, int(env["MT_RUN_ID"]), int(env["MT_TEST_ID"]), name, item)
-        return cls._lookup(area, name, item, env, store)
+        return cls._lookup(area, name, item, env)
 
     @classmethod
-    def _lookup(cls, area: str, name: str, item: str, env: Mapping[str, str],
-                store: Store) -> TestContext:
+    def _lookup(cls, area: str, name: str, item: str, env: Mapping[str, str]) -> TestContext:
+        from megatest.store import open_store
+
         target, runname = env.get("MT_TARGET"), env.get("MT_RUNNAME")
         if not target or not runname:
             raise UsageError("MT_TARGET and MT_RUNNAME are not set: cannot find the run")
-        runs = [r for r in store.find_runs(None, runname) if r.target == target]
-        if not runs:
-            raise UsageError(f"no run {target}/{runname} in {area}")
-        rec = store.get_test_by_name(runs[0].id, name, item)
-        if rec is None:
-            raise UsageError(f"run {target}/{runname} has no test {name} {item}".rstrip())
-        return cls(area, runs[0].id, rec.id, name, item)
+        with open_store(area, create=False) as store:
+            runs = [r for r in store.find_runs(None, runname) if r.target == target]
+            if not runs:
+                raise UsageError(f"no run {target}/{runname} in {area}")
+            rec = store.get_test_by_name(runs[0].id, name, item)
+            if rec is None:
+                raise UsageError(f"run {target}/{runname} has no test {name} {item}".rstrip())
+            return cls(area, runs[0].id, rec.id, name, item)
 
 
 def _area(env: Mapping[str, str]) -> str:
@@ -142,13 +146,12 @@ def _area(env: Mapping[str, str]) -> str:
 
 def run_helper(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
     """Do what the helper call asks; returns the exit code."""
-    from megatest.store import open_store
+    from megatest.store import open_run_writer
 
     action, opts = parse(argv)
-    env = os.environ if env is None else env
-    with open_store(_area(env), create=False) as store:
-        ctx = TestContext.from_env(env, store)
-        writer = store.run_writer(ctx.run_id)
+    ctx = TestContext.from_env(os.environ if env is None else env)
+    # the run's writer alone: no main db, no store (a run calls helpers thousands of times)
+    with open_run_writer(ctx.area, ctx.run_id) as writer:
         if action == "status":
             _status(writer, ctx, opts)
         elif action == "step":
@@ -166,7 +169,7 @@ def run_helper(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int
         elif action in ("setlog", "set-toplog"):
             _setlog(ctx, opts, top=action == "set-toplog", writer=writer)
         elif action == "summarize-items":
-            _summarize(ctx, store)
+            _summarize(ctx)
     return 0
 
 
@@ -225,28 +228,33 @@ def _setlog(ctx: TestContext, opts: Mapping[str, str], *, top: bool, writer: Run
     writer.update_fields(test_id, final_logf=path)
 
 
-def _summarize(ctx: TestContext, store: Store) -> None:
+def _summarize(ctx: TestContext) -> None:
     """Write the parent's items summary page (items, state, status, comment) and point its
     log at it."""
-    import html
+    from megatest.store import open_store
 
-    top = store.get_test_by_name(ctx.run_id, ctx.test_name, "")
-    if top is None or not top.rundir or top.rundir == "n/a":
-        raise UsageError(f"{ctx.test_name}: no top-level run directory to write to")
-    items = [t for t in store.get_tests(ctx.run_id, f"{ctx.test_name}/%") if t.item_path]
+    with open_store(ctx.area, create=False) as store:
+        top = store.get_test_by_name(ctx.run_id, ctx.test_name, "")
+        if top is None or not top.rundir or top.rundir == "n/a":
+            raise UsageError(f"{ctx.test_name}: no top-level run directory to write to")
+        items = [t for t in store.get_tests(ctx.run_id, f"{ctx.test_name}/%") if t.item_path]
+        with open(os.path.join(top.rundir, "test-summary.html"), "w") as fh:
+            fh.write(_summary_page(ctx.test_name, top, items))
+        store.update_test_fields(ctx.run_id, top.id, final_logf="test-summary.html")
+
+
+def _summary_page(name: str, top: TestRecord, items: list[TestRecord]) -> str:
+    from html import escape
+
     rows = "".join(
-        f"<tr><td><a href='{html.escape(t.item_path)}/'>{html.escape(t.item_path)}</a></td>"
-        f"<td>{html.escape(t.state)}</td><td>{html.escape(t.status)}</td>"
-        f"<td>{html.escape(t.comment or '')}</td></tr>"
+        f"<tr><td><a href='{escape(t.item_path)}/'>{escape(t.item_path)}</a></td>"
+        f"<td>{escape(t.state)}</td><td>{escape(t.status)}</td>"
+        f"<td>{escape(t.comment or '')}</td></tr>"
         for t in items
     )
-    page = (
-        f"<html><head><title>{html.escape(ctx.test_name)}</title></head><body>"
-        f"<h1>{html.escape(ctx.test_name)}: {html.escape(top.state)}/"
-        f"{html.escape(top.status)}</h1><table border=1><tr><th>Item</th><th>State</th>"
-        f"<th>Status</th><th>Comment</th></tr>{rows}</table></body></html>\n"
+    return (
+        f"<html><head><title>{escape(name)}</title></head><body>"
+        f"<h1>{escape(name)}: {escape(top.state)}/{escape(top.status)}</h1>"
+        "<table border=1><tr><th>Item</th><th>State</th><th>Status</th><th>Comment</th></tr>"
+        f"{rows}</table></body></html>\n"
     )
-    target = os.path.join(top.rundir, "test-summary.html")
-    with open(target, "w") as fh:
-        fh.write(page)
-    store.update_test_fields(ctx.run_id, top.id, final_logf="test-summary.html")

@@ -4,7 +4,8 @@
     with open_store(area_root, create=False) as store:
         runs = store.find_runs("ubuntu/%", "nightly")
 
-`open_store` is the only place a concrete store is built; callers type it with the
+`open_store` (and `open_run_writer`, one run's writer alone, for the test helpers) are the
+only places a concrete store is built; callers type it with the
 `Store` protocol (megatest.store.interface). Today it is the direct SQLite store
 (megatest.store.api.SqliteStore, on stdlib sqlite3: no SQLAlchemy import while the dbs are at
 head); a client of the area's server will be the other. Modules load on first use so that
@@ -13,14 +14,16 @@ importing this package stays cheap.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING
-
+# not `from typing import TYPE_CHECKING`: the test helpers import this package, and typing
+# costs each of their calls several ms
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from megatest.store.interface import Store
+    from collections.abc import Sequence
+    from pathlib import Path
 
-__all__ = ["open_store"]
+    from megatest.store.interface import RunWriter, Store
+
+__all__ = ["open_run_writer", "open_store"]
 
 
 def open_store(
@@ -35,3 +38,12 @@ def open_store(
     from megatest.store.api import SqliteStore
 
     return SqliteStore.open(area_root, fields=fields, create=create)
+
+
+def open_run_writer(area_root: str | Path, run_id: int) -> RunWriter:
+    """One run's writer on its own, without the area's main db: what a test's helper calls
+    (`-test-status`, `-step`, ...) need, and they run thousands of times per run. Close it
+    (or use it in a with-block) when done."""
+    from megatest.store.testwrite import TestWriter
+
+    return TestWriter(area_root, run_id)

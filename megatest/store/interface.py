@@ -53,6 +53,12 @@ class RunWriter(Protocol):
 
     def test_id(self, testname: str, item_path: str = "") -> int | None: ...
 
+    def close(self) -> None: ...
+
+    def __enter__(self) -> RunWriter: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
 
 class Store(Protocol):
     """An area's runs and tests. Close it (or use it in a with-block) when done."""
@@ -131,7 +137,7 @@ class Store(Protocol):
     def kill_requested(self, run_id: int, test_id: int) -> bool: ...
 
     def run_writer(self, run_id: int) -> RunWriter:
-        """The run's writer (owned by the store: closed with it)."""
+        """The run's writer (owned by the store: closed with it, not by the caller)."""
 
     # -- test_meta and area variables -----------------------------------------------------
     def set_test_meta(self, testname: str, **fields: Any) -> None: ...

@@ -22,21 +22,15 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from megatest.errors import StoreError, UsageError
 from megatest.store import sqlite_conn
 from megatest.store import state as model
 from megatest.store.revisions import HEADS, WRITABLE_RUN_REVISIONS
-from megatest.store.writes import (
-    DataWrite,
-    FieldsWrite,
-    HeartbeatWrite,
-    RowPatch,
-    StateWrite,
-    StepWrite,
-    Write,
-)
+
+if TYPE_CHECKING:
+    from megatest.store.writes import RowPatch, Write
 
 RUN_HEAD = HEADS["run"]
 # set in every UPDATE of a run table: the same value as the column default
@@ -216,6 +210,16 @@ class TestWriter:
         would (callers close the open patches of a test's items before queueing another write
         for any of them). A patch of a row that does not exist is a StoreError (the whole
         batch rolls back)."""
+        # the runner's batches only: a helper process (one write) never loads the write types
+        from megatest.store.writes import (
+            DataWrite,
+            FieldsWrite,
+            HeartbeatWrite,
+            RowPatch,
+            StateWrite,
+            StepWrite,
+        )
+
         if not self.in_batch:
             raise UsageError("TestWriter.apply must run inside writer.batch()")
         dirty: dict[str, RowPatch] = {}  # testname -> its last patched item
