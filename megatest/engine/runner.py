@@ -91,7 +91,7 @@ class Runner:
         self._top_dirs: set[Key] = set()
         self._stop: str | None = None
         self._last_launch: float | None = None
-        self._flushed_at = self.started
+        self._flushed_at = float("-inf")  # the first turn's writes go out at once
         for key, row in session.rows.items():
             reporter.states[key] = (row.state, row.status)
         events.subscribe(_SchedulerFeed(self))
@@ -106,8 +106,14 @@ class Runner:
             self.work.start_preparer()
         try:
             self._loop()
+        except RunInterrupted:
+            self._end()  # listeners close what they write (a report of what did run)
+            raise
         finally:
             self.work.close()
+        return self._end()
+
+    def _end(self) -> RunOutcome:
         self.store.rollup_run(self.run_id)
         outcome = summarize(self.run_id, self.session.plans, self.sched.rows,
                             self.clock.monotonic() - self.started)

@@ -209,3 +209,22 @@ def test_an_unknown_launcher_is_one_line_naming_the_known_ones(tmp_path, script)
     assert "unknown launcher 'bsub'" in message
     assert "local (also nbfake, nbfind, nohup)" in message and "fake" in message
     assert err.value.exit_code == 2
+
+
+def test_a_stopped_runner_ends_its_tests_incomplete_and_still_tells_the_listeners(tmp_path, script):
+    import signal
+
+    from megatest.engine.runner import RunInterrupted
+
+    root = make_area(tmp_path, {"long": "", "queued": waits_on("long")})
+    script.durations["long"] = 100
+    script.clock.at(START + 5, lambda: signal.raise_signal(signal.SIGTERM))
+    seen = Changes()
+    with pytest.raises(RunInterrupted):
+        run(root, script, listeners=[seen])
+    assert ("long", "INCOMPLETE", "KILLED") in seen.states  # rerun by the next runs start
+    assert len(seen.ends) == 1 and seen.ends[0].outcome.exit_code == 1
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the runner's handler is gone
+    with open_store(root, create=False) as store:
+        run_id = store.find_runs("a", "r")[0].id
+        assert store.get_test_by_name(run_id, "long").state == "INCOMPLETE"
