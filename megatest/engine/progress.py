@@ -51,7 +51,8 @@ class Progress(RunListener):
     # -- as a run listener ---------------------------------------------------------------------
 
     def test_changed(self, change: TestChange) -> None:
-        self.change(change.test.full_name, change.state, change.status, change.comment or "")
+        if not self.quiet:
+            self.change(change.test.full_name, change.state, change.status, change.comment or "")
 
     def turn(self) -> None:
         self.draw()

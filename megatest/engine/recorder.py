@@ -119,7 +119,8 @@ class StoreReporter:
     ) -> None:
         # a step row is not the test row: the test's open patch stays open
         self._entries.append(StepWrite(_id(test), name, state, status, logfile, comment))
-        self.events.step_changed(test, name, state, status, logfile, comment)
+        if self.events.hears_steps:
+            self.events.step_changed(test, name, state, status, logfile, comment)
 
     def set_values(self, test: TestRef, values: Mapping[str, object]) -> None:
         fields = self._fields.setdefault(_id(test), {})

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from megatest.engine.summary import RunOutcome
 
 
+_new_tuple = tuple.__new__
+
+
 class TestChange(NamedTuple):
     """A test row's state/status as the runner now knows it (comment None: unchanged)."""
 
@@ -96,9 +99,16 @@ class RunEvents:
         self._turn = bound("turn")
         self._end = bound("run_ended")
 
+    @property
+    def hears_steps(self) -> bool:
+        """Whether a listener wants step events (a publisher may skip making them)."""
+        return bool(self._step)
+
     def test_changed(self, test: TestRef, state: str, status: str, comment: str | None) -> None:
         if self._test:
-            change = TestChange(test, state, status, comment)
+            # tuple.__new__ makes the NamedTuple without its Python-level __new__: several
+            # changes per test, each told to every listener
+            change = _new_tuple(TestChange, (test, state, status, comment))
             for call in self._test:
                 call(change)
 

@@ -170,7 +170,7 @@ class Runner:
 
     def _handle(self, events: list[LaunchEvent]) -> None:
         """What the launcher says beyond what its tests reported themselves."""
-        for event in events:
+        for event in events:  # the step and end events of its tests: already reported
             if isinstance(event, JobLost):
                 state, _status = self.reporter.states.get(
                     (event.test.test_name, event.test.item_path), ("NOT_STARTED", "n/a"))

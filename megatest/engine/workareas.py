@@ -17,7 +17,7 @@ import os
 import pickle
 import select
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 from megatest.engine.model import Key
@@ -221,12 +221,14 @@ class WorkAreas:
                 if key in self.launched and not self.launched[key].outcome.done():
                     self._prepare_here(key)
 
-    def done(self) -> Iterator[tuple[Key, Preparing]]:
+    def done(self) -> list[tuple[Key, Preparing]]:
         """Launched tests whose work area is made (or failed), each once."""
-        for key, entry in list(self.launched.items()):
-            if entry.outcome.done():
-                del self.launched[key]
-                yield key, entry
+        if not self.launched:
+            return []  # most turns: a test ended, nothing was launched
+        ready = [(key, entry) for key, entry in self.launched.items() if entry.outcome.done()]
+        for key, _entry in ready:
+            del self.launched[key]
+        return ready
 
     def cancel(self) -> list[TestRef]:
         """Drop everything on its way (the runner stops); the launched tests' refs."""

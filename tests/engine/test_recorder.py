@@ -200,3 +200,24 @@ def test_steps_of_one_flush_are_written_in_their_order(store, tmp_path):
     assert steps == {("build", "start"): ("-", ""), ("build", "end"): ("0", "")}
     assert [(s.stepname, s.state) for s in store.get_steps(run_id, u.test_id)] == [
         ("build", "start")]
+
+
+def test_steps_reach_the_listeners_that_want_them_as_they_are_queued(store):
+    run_id = store.get_or_create_run({"A": "x"}, "r")
+    test_id = store.get_or_create_test(run_id, "t")
+    heard = []
+
+    class Steps(RunListener):
+        def step_changed(self, change):
+            heard.append((change.test.test_name, change.step, change.state, change.status))
+
+    events = RunEvents()
+    rep = StoreReporter(store, run_id, events)
+    ref = rep.ref("t", "", test_id)
+    rep.step(ref, "build", "start", "n/a", "", "")  # nobody listens to steps yet
+    events.subscribe(Steps())
+    rep.step(ref, "build", "end", "0", "build.log", "")
+    assert heard == [("t", "build", "end", "0")]
+    rep.flush()
+    assert [(s.stepname, s.state) for s in store.get_steps(run_id, test_id)] == [
+        ("build", "start"), ("build", "end")]
