@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from megatest.engine.model import RUNNING_STATES, Key, Limits, Row, TestPlan
 from megatest.engine.rerun import CLEANRERUN_STATES, CLEANRERUN_STATUSES, RerunPolicy
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from megatest.engine.request import RunRequest
     from megatest.engine.run_events import RunEvents
     from megatest.engine.scheduler import Scheduler
+    from megatest.engine.selection import Selection
     from megatest.launch.base import Launcher
     from megatest.store.interface import Store
     from megatest.store.records import TestRecord
@@ -73,7 +74,7 @@ class RunSession:
 
 
 def open_session(area: Area, request: RunRequest, store: Store, run_id: int,
-                 launcher: Launcher, events: RunEvents, out) -> RunSession | None:
+                 launcher: Launcher, events: RunEvents, out: TextIO) -> RunSession | None:
     """Set the run up; None when there is nothing to run (a line says why)."""
     from megatest.engine.launching import LaunchContext
     from megatest.engine.scheduler import Scheduler
@@ -125,7 +126,7 @@ def _testpatt(area: Area, request: RunRequest) -> str | None:
     return runconfigs.resolve_testpatt(request.testpatt, request.modepatt)
 
 
-def _plans(ctx: LaunchContext, configs: TestConfigs, selection) -> list[TestPlan]:
+def _plans(ctx: LaunchContext, configs: TestConfigs, selection: Selection) -> list[TestPlan]:
     plans = []
     for name in selection.names:
         cfg = configs(name)
