@@ -55,9 +55,33 @@ def main(argv: list[str] | None = None) -> int:
     except MegatestError as exc:
         print(f"megatest: error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:
+        # what the system refused (permission, a file where a folder belongs, no space, a
+        # vanished directory) is the user's to fix: one line naming the file, not a traceback
+        print(f"megatest: error: {os_error_line(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("megatest: interrupted", file=sys.stderr)
         return 130
+
+
+def os_error_line(exc: OSError) -> str:
+    """`<file>: <what the system said>` and, where there is one, what to do about it."""
+    import errno
+
+    what = (exc.strerror or str(exc)).lower()
+    names = [n for n in (exc.filename, exc.filename2) if n is not None]
+    where = " -> ".join(str(n) for n in names)
+    hint = {
+        errno.ENOSPC: "; free some space and run the command again",
+        errno.EDQUOT: "; free some space and run the command again",
+        errno.EACCES: "; check the owner and permissions",
+        errno.EPERM: "; check the owner and permissions",
+        errno.EEXIST: "; something else stands where megatest makes this",
+        errno.ENOTDIR: "; a file stands where megatest needs a folder",
+        errno.EROFS: "; the file system is read-only",
+    }.get(exc.errno or 0, "")
+    return f"{where}: {what}{hint}" if where else f"{what}{hint}"
 
 
 def _is_test_helper(args: list[str]) -> bool:

@@ -120,7 +120,15 @@ def launcher_of(area: Area) -> str | None:
 
 
 def check_target(target: str | None, runname: str | None) -> None:
+    """A target and run name that name folders of their own: each becomes a part of every
+    work-area path (`<disk>/<target>/<runname>/<test>`), so `/` in a run name would nest one
+    run inside another's test, and `.`/`..` would step out of the run's folder."""
     if not target:
         raise UsageError("--target is required (e.g. --target ubuntu/gcc12)")
     if not runname:
         raise UsageError("--runname is required")
+    for part in target.split("/"):
+        if part in ("", ".", "..") or "\0" in part:
+            raise UsageError(f"--target {target!r}: a part may not be empty, '.' or '..'")
+    if "/" in runname or runname in (".", "..") or "\0" in runname:
+        raise UsageError(f"--runname {runname!r}: a run name may not hold '/' or be '.' or '..'")

@@ -115,7 +115,7 @@ class TestContext:
         area, name = _area(env), env["MT_TEST_NAME"]
         item = env.get("MT_ITEMPATH", "")
         if env.get("MT_RUN_ID") and env.get("MT_TEST_ID"):
-            return cls(area, int(env["MT_RUN_ID"]), int(env["MT_TEST_ID"]), name, item)
+            return cls(area, _id_var(env, "MT_RUN_ID"), _id_var(env, "MT_TEST_ID"), name, item)
         return cls._lookup(area, name, item, env)
 
     @classmethod
@@ -133,6 +133,13 @@ class TestContext:
             if rec is None:
                 raise UsageError(f"run {target}/{runname} has no test {name} {item}".rstrip())
             return cls(area, runs[0].id, rec.id, name, item)
+
+
+def _id_var(env: Mapping[str, str], name: str) -> int:
+    value = env[name]
+    if not value.strip().isdigit():
+        raise UsageError(f"{name}={value!r} is not a run or test id (the runner sets it)")
+    return int(value)
 
 
 def _area(env: Mapping[str, str]) -> str:

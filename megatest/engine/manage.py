@@ -8,17 +8,19 @@ set-state-status (reference 1.14); `runs start` may still run into it.
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from megatest.engine.model import RUNNING_STATES
-from megatest.errors import UsageError
+from megatest.errors import MegatestError, UsageError
 from megatest.store import open_store
 
 if TYPE_CHECKING:
+    from megatest.executor.deletion import DeletionGuard
     from megatest.store.interface import Store
     from megatest.store.records import RunRecord, TestRecord
 
@@ -72,11 +74,49 @@ def set_state_status(
     return count
 
 
+def deletion_guard(area: Path, target: str, runname: str, testnames: Iterable[str]) -> DeletionGuard:
+    """Where a run's work areas may be deleted: the area's disks (and the tests' own
+    `[disks]`), its link tree, its `.db`, and the tests' `tmp_run` folders (areas without
+    disks). A config that cannot be read adds nothing: what is not known to be ours stays."""
+    from megatest.config.megatest_config import read_megatest_config
+    from megatest.config.testconfig import read_testconfig
+    from megatest.executor.deletion import DeletionGuard
+    from megatest.store import paths
+
+    env = dict(os.environ)
+    roots: list[str | Path] = [paths.db_dir(area)]
+    owned: list[Path] = []
+    try:
+        config = read_megatest_config(area, target=target, env=env)
+    except MegatestError:
+        return DeletionGuard(roots)
+    roots += list(config.disks.values())
+    roots += [p for p in (config.setup.linktree, env.get("MT_LINKTREE")) if p]
+    test_dirs = config.test_dirs()
+    for name in set(testnames):
+        folder = test_dirs.get(name)
+        if folder is None:
+            continue
+        owned.append(Path(folder) / "tmp_run")
+        try:
+            testconfig = read_testconfig(folder, toppath=area, mode="raw", env=dict(env),
+                                         target=target, runname=runname)
+        except MegatestError:
+            continue
+        roots += list((testconfig.disks or {}).values())
+    return DeletionGuard(roots, owned)
+
+
 def remove(sel: Selector, say: Callable[[str], None], keep_records: bool = False) -> int:
-    """Delete the tests' directories and mark them DELETED; a run left empty is removed."""
+    """Delete the tests' directories and mark them DELETED; a run left empty is removed.
+
+    A directory outside the area's own folders (deletion_guard) is not deleted: the test is
+    left as it is, said, and the command ends with UnsafeDeletion (exit 2) after the rest."""
+    from megatest.executor.deletion import UnsafeDeletion, recorded_dir
     from megatest.executor.workarea import remove_work_area
 
     removed = 0
+    refused: list[str] = []
     with open_store(sel.area, create=False) as store:
         for run in matching_runs(store, sel):
             if run.locked:
@@ -87,17 +127,22 @@ def remove(sel: Selector, say: Callable[[str], None], keep_records: bool = False
                     f"run {run.target}/{run.runname} is running; stop it first with `megatest runs kill`"
                 )
             tests = matching_tests(store, run, sel)
+            guard = deletion_guard(sel.area, run.target, run.runname, {t.testname for t in tests})
             # deepest directories (items) first, as the original does
             for test in sorted(tests, key=lambda t: -len(t.item_path.split("/")) if t.item_path else 0):
                 if test.state in RUNNING_STATES:
                     say(f"{test.fullname} is {test.state}: not removed")
                     continue
-                real = test.shortdir if test.shortdir not in ("", "n/a") else None
-                link = test.rundir if test.rundir not in ("", "n/a") else None
-                if not (test.item_path == "" and any(t.item_path for t in tests if t.testname == test.testname)):
-                    remove_work_area(real, link)
-                elif link is not None and Path(link).is_dir() and not any(Path(link).iterdir()):
-                    Path(link).rmdir()
+                real, link = recorded_dir(test.shortdir), recorded_dir(test.rundir)
+                try:
+                    if not (test.item_path == "" and any(t.item_path for t in tests if t.testname == test.testname)):
+                        remove_work_area(real, link, guard=guard)
+                    elif link is not None and Path(link).is_dir() and not any(Path(link).iterdir()):
+                        Path(guard.check(link, follow=False)).rmdir()
+                except UnsafeDeletion as exc:
+                    say(f"{run.target}/{run.runname} {test.fullname}: {exc.one_line()}; left as it is")
+                    refused.append(test.fullname)
+                    continue
                 if not keep_records:
                     store.set_test_state_status(run.id, test.id, "DELETED", "n/a")
                 removed += 1
@@ -105,6 +150,9 @@ def remove(sel: Selector, say: Callable[[str], None], keep_records: bool = False
                 store.remove_run(run.id)
                 say(f"run {run.target}/{run.runname} removed")
     say(f"removed {removed} test(s)")
+    if refused:
+        raise UnsafeDeletion(f"{len(refused)} test(s) not removed: their directories are not "
+                             f"inside the area's disks, link tree or .db ({', '.join(refused)})")
     return removed
 
 

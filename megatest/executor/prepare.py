@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from megatest.executor.deletion import DeletionGuard
 from megatest.executor.environment import (
     EnvCache,
     EnvParts,
@@ -137,7 +138,9 @@ class RunPreparer:
 
         work_area = create()
         if preclean:
-            remove_work_area(work_area.real_dir, None)
+            # the directory just named lies on the chosen disk (or is the source's tmp_run)
+            guard = DeletionGuard([disk.path if disk is not None else test_src_dir])
+            remove_work_area(work_area.real_dir, None, guard=guard)
             work_area = create()
         inputs = env_inputs.with_run_dir(work_area.run_dir_str)
         real_dir = work_area.real_dir_str

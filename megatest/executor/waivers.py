@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 from megatest.errors import ConfigError
 from megatest.executor.reporter import TestRef
+from megatest.executor.templates import fill_template
 
 # (test, comment being written) -> (new status, new comment) or None to keep FAIL
 WaiverHook = Callable[[TestRef, str | None], tuple[str, str | None] | None]
@@ -55,10 +56,11 @@ def _run_rule(
         except ConfigError:
             return False
         return result.exit_code == 0
+    # the file names and the waiver name reach the rule as data (megatest.executor.templates)
     template = rule_cmd if rule_cmd is not None else "diff %file1% %file2%"
-    cmd = template.replace("%file1%", file1).replace("%file2%", file2).replace("%waivername%", waiver)
+    cmd = fill_template(template, {"%file1%": file1, "%file2%": file2, "%waivername%": waiver})
     proc = subprocess.run(
-        ["/bin/sh", "-c", cmd], cwd=run_dir, env=dict(env), stdin=subprocess.DEVNULL,
+        cmd.argv, cwd=run_dir, env=cmd.environ(env), stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
     )
     return proc.returncode == 0

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from megatest.errors import ConfigError, RunFailed
+from megatest.executor.deletion import DeletionGuard
+from megatest.executor.templates import fill_template
 
 DEFAULT_MINSPACE_KB = 10000
 LAUNCH_LOG = "mt_launch.log"
@@ -506,17 +508,20 @@ def _remove_path(path: Path) -> None:
 
 
 def _run_copy_command(template: str, src: Path, dest: Path, env: Mapping[str, str] | None) -> None:
-    cmd = template.replace("TEST_SRC_PATH", str(src)).replace("TEST_TARG_PATH", str(dest))
+    """Run `[setup] testcopycmd` with the paths passed as data (they hold the target, the
+    run name and item values): see megatest.executor.templates. The log line and the error
+    show the equivalent command with the paths quoted."""
+    cmd = fill_template(template, {"TEST_SRC_PATH": str(src), "TEST_TARG_PATH": str(dest)})
     dest.mkdir(parents=True, exist_ok=True)
     with open(dest / LAUNCH_LOG, "ab") as log:
-        log.write(f"TESTCOPYCMD: {cmd}\n".encode())
+        log.write(f"TESTCOPYCMD: {cmd.display}\n".encode())
         log.flush()
         proc = subprocess.run(
-            ["/bin/sh", "-c", cmd], cwd=dest, env=dict(env) if env is not None else None,
+            cmd.argv, cwd=dest, env=cmd.environ(env),
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, check=False,
         )
     if proc.returncode != 0:
-        raise RunFailed(f"testcopycmd exited {proc.returncode}: {cmd}")
+        raise RunFailed(f"testcopycmd exited {proc.returncode}: {cmd.display}")
 
 
 def _make_writable(path: Path) -> None:
@@ -528,14 +533,21 @@ def _make_writable(path: Path) -> None:
     os.chmod(path, os.stat(path).st_mode | stat.S_IRWXU)
 
 
-def remove_work_area(real_dir: str | os.PathLike[str] | None, link_path: str | os.PathLike[str] | None) -> None:
+def remove_work_area(real_dir: str | os.PathLike[str] | None,
+                     link_path: str | os.PathLike[str] | None, *, guard: DeletionGuard) -> None:
     """Delete a test's real directory (retrying after making it writable) and its link.
 
     Used by -preclean and by remove. Only the real directory named is removed; a link is
-    unlinked, never followed.
+    unlinked, never followed. Both must lie inside `guard`'s roots (UnsafeDeletion, and
+    nothing deleted, otherwise).
     """
-    if real_dir is not None:
-        real = Path(real_dir)
+    real = Path(real_dir) if real_dir is not None else None
+    link = Path(link_path) if link_path is not None else None
+    if real is not None and (real.is_symlink() or real.exists()):
+        guard.check(real, follow=not real.is_symlink())
+    if link is not None and (link.is_symlink() or link.is_dir()):
+        guard.check(link, follow=False)
+    if real is not None:
         if real.is_symlink():
             real.unlink()
         elif real.exists():
@@ -544,8 +556,7 @@ def remove_work_area(real_dir: str | os.PathLike[str] | None, link_path: str | o
             except OSError:
                 _make_writable(real)
                 shutil.rmtree(real)
-    if link_path is not None:
-        link = Path(link_path)
+    if link is not None:
         if link.is_symlink():
             link.unlink()
         elif link.is_dir() and not any(link.iterdir()):

@@ -47,3 +47,18 @@ def test_hook_needs_previous_waived_record(tmp_path):
     assert hook(T, "new comment") == ("WAIVED", "new comment")
     records["rec"] = PreviousRecord("COMPLETED", "FAIL", None, prev)
     assert hook(T, None) is None
+
+
+def test_rule_file_names_and_waiver_name_are_data_not_commands(tmp_path):
+    # run directories named after a run name that would run commands if pasted into the shell
+    base = tmp_path / "r;touch MARKER;" / "$(touch MARKER2)"
+    base.mkdir(parents=True)
+    cur, prev = dirs(base, "same\n", "same\n")
+    assert waiver_applies({"w": "diffrule out.txt"}, {}, run_dir=cur, previous_run_dir=prev, env=ENV)
+    rules = {"quoted": "cmp \"%file1%\" '%file2%' && test %waivername% = 'w;touch MARKER3;'"}
+    assert waiver_applies({"w;touch MARKER3;": "quoted out.txt"}, rules, run_dir=cur,
+                          previous_run_dir=prev, env=ENV)
+    with open(os.path.join(cur, "out.txt"), "w") as fh:
+        fh.write("changed\n")
+    assert not waiver_applies({"w": "diffrule out.txt"}, {}, run_dir=cur, previous_run_dir=prev, env=ENV)
+    assert list(tmp_path.rglob("MARKER*")) == []

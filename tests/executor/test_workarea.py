@@ -1,4 +1,5 @@
 import os
+import shlex
 import stat
 
 import pytest
@@ -6,6 +7,7 @@ from workarea_fixtures import fake_space, make_source
 
 from megatest.errors import ConfigError, RunFailed
 from megatest.executor import workarea
+from megatest.executor.deletion import DeletionGuard
 from megatest.executor.workarea import Disk, choose_disk, copy_test_source, create_work_area
 
 
@@ -121,6 +123,23 @@ def test_testcopycmd(tmp_path):
         copy_test_source(src, dest, testcopycmd="false")
 
 
+def test_testcopycmd_paths_are_data_not_commands(tmp_path):
+    # a run name and an item value that would run commands if pasted into the shell text
+    src = make_source(tmp_path)
+    dest = tmp_path / "runs/ubuntu/r;touch MARKER;/t/$(touch MARKER2) `touch MARKER3`"
+    copy_test_source(src, dest, testcopycmd="cp -r TEST_SRC_PATH/. TEST_TARG_PATH")
+    assert list(tmp_path.rglob("MARKER*")) == []
+    assert (dest / "sub/data.txt").read_text() == "d"
+    assert (dest / ".hidden").read_text() == "h"
+    # the log shows the equivalent command, paths quoted
+    log = (dest / "mt_launch.log").read_text()
+    assert f"TESTCOPYCMD: cp -r {src}/. {shlex.quote(str(dest))}\n" in log
+    with pytest.raises(RunFailed) as failed:
+        copy_test_source(src, dest, testcopycmd="test -d 'TEST_TARG_PATH/nowhere'", attempts=1)
+    assert f"testcopycmd exited 1: test -d '{dest}/nowhere'" in str(failed.value)
+    assert list(tmp_path.rglob("MARKER*")) == []
+
+
 def test_remove_work_area(tmp_path):
     disk = Disk("d", str(tmp_path / "disk"), 1)
     (tmp_path / "disk").mkdir()
@@ -129,6 +148,7 @@ def test_remove_work_area(tmp_path):
     (wa.real_dir / "ro").mkdir()
     (wa.real_dir / "ro/f").write_text("x")
     (wa.real_dir / "ro").chmod(0o500)
-    workarea.remove_work_area(wa.real_dir, wa.link_path)
+    guard = DeletionGuard([tmp_path / "disk", tmp_path / "lt"])
+    workarea.remove_work_area(wa.real_dir, wa.link_path, guard=guard)
     assert not wa.real_dir.exists() and not os.path.lexists(wa.link_path)
     assert (tmp_path / "disk").is_dir()
