@@ -31,6 +31,13 @@ class StoreError(MegatestError):
     """The database is missing, corrupt or at the wrong revision."""
 
 
+class StoreWriteError(StoreError):
+    """A write the store could not make (no space, an I/O error, a lock never released):
+    nothing of it was written, and the same write may succeed later."""
+
+    exit_code = 1
+
+
 class RunFailed(MegatestError):
     """The command worked but some test failed or could not run (exit 1)."""
 

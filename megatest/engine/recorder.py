@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from megatest.engine.helpers import SELF_STATUS_MARK
+from megatest.errors import StoreWriteError
 from megatest.executor.reporter import Heartbeat, TestRef
 from megatest.store.writes import (
     DataWrite,
@@ -63,7 +64,8 @@ class StoreReporter:
     def flush(self, everything: bool = True) -> None:
         """Write everything queued in one transaction (RunWriter.batch). Plain columns go
         with their test's state change, or on their own at most every FIELDS_FLUSH_INTERVAL
-        unless `everything`."""
+        unless `everything`. A StoreWriteError (no space, ...) keeps the writes queued, in
+        order, for the next flush."""
         entries, self._entries = self._entries, []
         open_patches, self._open = self._open, {}
         for test_id, patch in open_patches.items():
@@ -79,8 +81,13 @@ class StoreReporter:
             entries.append(FieldsWrite(test_id, values))
         if not entries:
             return
-        with self.writer.batch():
-            self.writer.apply(entries)
+        try:
+            with self.writer.batch():
+                self.writer.apply(entries)
+        except StoreWriteError:
+            # nothing of the batch was written: it goes out first with the next flush
+            self._entries = entries + self._entries
+            raise
 
     def pending(self) -> bool:
         return bool(self._entries or self._fields)
@@ -163,7 +170,10 @@ class StoreReporter:
         ):
             # the test itself may have written its state (`-test-status :state COMPLETED`),
             # which must win over the final status the job is about to write
-            self.flush()
+            try:
+                self.flush()
+            except StoreWriteError:
+                return known  # what it wrote cannot be read back yet; the runner says why
             rec = self.store.get_test(self.run_id, _id(test))
             if rec is not None and (rec.state, rec.status) != known:
                 if rec.state != "KILLREQ":

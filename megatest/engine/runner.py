@@ -15,6 +15,7 @@ reporter, the launcher, the selector, the run's events and the clock.
 from __future__ import annotations
 
 import signal
+import sys
 from typing import TYPE_CHECKING
 
 from megatest.engine.history import PastRuns
@@ -24,7 +25,7 @@ from megatest.engine.preparer import PreparationFailed
 from megatest.engine.run_events import RunEnd, RunListener, TestChange
 from megatest.engine.summary import RunOutcome, summarize
 from megatest.engine.workareas import PREFETCH_MAX, WorkAreas
-from megatest.errors import MegatestError
+from megatest.errors import MegatestError, StoreWriteError
 from megatest.launch.base import JobLost
 
 if TYPE_CHECKING:
@@ -46,6 +47,10 @@ FLUSH_INTERVAL = 0.05
 SHUTDOWN_GRACE = 10.0
 # While nothing of its own runs (other runs hold the limits), the runner looks again this often.
 IDLE_WAIT = 0.5
+# When the store refuses writes (no space, ...): no test starts, the queued writes are tried
+# again this often, and once nothing runs the runner keeps them this long before it gives up.
+STORE_RETRY_INTERVAL = 1.0
+STORE_GIVE_UP = 60.0
 
 
 class RunInterrupted(MegatestError):
@@ -92,6 +97,8 @@ class Runner:
         self._stop: str | None = None
         self._last_launch: float | None = None
         self._flushed_at = float("-inf")  # the first turn's writes go out at once
+        self._unwritable: StoreWriteError | None = None  # the store's last refusal
+        self._stuck_since: float | None = None  # nothing runs, the store still refuses
         for key, row in session.rows.items():
             reporter.states[key] = (row.state, row.status)
         events.subscribe(_SchedulerFeed(self))
@@ -131,10 +138,11 @@ class Runner:
                 now = self.clock.monotonic()
                 self._apply(self.sched.decide(self.load.at(now), self._launch_budget(now)))
                 self.work.prefetch(self.sched.upcoming, self._prefetch_want(), self._ref)
-                if self.sched.finished() and not self.launcher.running and not self.work.launched:
-                    self.reporter.flush()
+                idle = not self.launcher.running and not self.work.launched
+                if idle and self.sched.finished() and self._flush():
                     return
                 now = self.clock.monotonic()
+                self._give_up_when_stuck(idle, now)
                 if now >= next_kill_check:
                     self._check_kill_requests()
                     next_kill_check = now + KILL_CHECK_INTERVAL
@@ -161,12 +169,44 @@ class Runner:
             wait = min(wait, max(0.0, self._last_launch + delay - now))
         if self.reporter.has_rows():
             # queued row writes go out at most FLUSH_INTERVAL after they were made
-            if now >= self._flushed_at + FLUSH_INTERVAL:
-                self.reporter.flush(everything=False)
+            interval = FLUSH_INTERVAL if self._unwritable is None else STORE_RETRY_INTERVAL
+            if now >= self._flushed_at + interval:
+                self._flush(everything=False)
                 self._flushed_at = now
             else:
-                wait = min(wait, self._flushed_at + FLUSH_INTERVAL - now)
+                wait = min(wait, self._flushed_at + interval - now)
         return wait
+
+    def _flush(self, everything: bool = True) -> bool:
+        """Write what is queued; False when the store refused (the writes stay queued, no
+        test starts until a later flush gets through)."""
+        try:
+            self.reporter.flush(everything=everything)
+        except StoreWriteError as exc:
+            if self._unwritable is None:
+                print(f"megatest: warning: {exc.one_line()}; no more tests start, and the "
+                      f"results are kept and written again every {STORE_RETRY_INTERVAL:g} s",
+                      file=sys.stderr)
+            self._unwritable = exc
+            return False
+        if self._unwritable is not None:
+            print("megatest: the store takes writes again; the run goes on", file=sys.stderr)
+            self._unwritable = None
+        return True
+
+    def _give_up_when_stuck(self, idle: bool, now: float) -> None:
+        """Nothing of ours runs and the store still refuses: after STORE_GIVE_UP, end with
+        one line (exit 1). What was written stays true; the tests whose results could not be
+        written are rerun by the next `runs start`."""
+        if not idle or self._unwritable is None:
+            self._stuck_since = None
+            return
+        if self._stuck_since is None:
+            self._stuck_since = now
+        elif now - self._stuck_since >= STORE_GIVE_UP and not self._flush():
+            raise StoreWriteError(
+                f"{self._unwritable.one_line()}; gave up after {STORE_GIVE_UP:g} s: free space "
+                "and run `runs start` again (tests whose results were not written run again)")
 
     def _handle(self, events: list[LaunchEvent]) -> None:
         """What the launcher says beyond what its tests reported themselves."""
@@ -200,11 +240,14 @@ class Runner:
         give_up = self.clock.monotonic() + SHUTDOWN_GRACE
         while self.launcher.running and self.clock.monotonic() < give_up:
             self.launcher.poll(0.2)
-        self.reporter.flush()
+        self._flush()
         raise RunInterrupted(f"interrupted by {self._stop}; running tests were killed")
 
     def _launch_budget(self, now: float) -> int | None:
-        """How many launches this turn: [setup] launch-delay and [jobtools] maxload gate them."""
+        """How many launches this turn: [setup] launch-delay and [jobtools] maxload gate them,
+        and a store that refuses writes stops them."""
+        if self._unwritable is not None:
+            return 0
         if self.sched.ready_count() and over_maxload(self.session.area.config.jobtools.maxload):
             return 0
         delay = self.sched.limits.launch_delay

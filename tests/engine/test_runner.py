@@ -228,3 +228,112 @@ def test_a_stopped_runner_ends_its_tests_incomplete_and_still_tells_the_listener
     with open_store(root, create=False) as store:
         run_id = store.find_runs("a", "r")[0].id
         assert store.get_test_by_name(run_id, "long").state == "INCOMPLETE"
+
+
+class FullDisk:
+    """The area's store, with the run's writes refused while `full` (as SQLite refuses
+    them on a full disk: the whole batch rolled back)."""
+
+    def __init__(self, store, clock: FakeClock):
+        self.store = store
+        self.clock = clock
+        self.full = False
+        self.refused: list[float] = []  # when writes were refused
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.store.close()
+
+    def run_writer(self, run_id):
+        return _RefusingWriter(self, self.store.run_writer(run_id))
+
+
+class _RefusingWriter:
+    def __init__(self, disk: FullDisk, writer):
+        self.disk = disk
+        self.writer = writer
+
+    def __getattr__(self, name):
+        return getattr(self.writer, name)
+
+    def batch(self):
+        from contextlib import contextmanager
+
+        from megatest.errors import StoreWriteError
+
+        @contextmanager
+        def batch():
+            if self.disk.full:
+                self.disk.refused.append(self.disk.clock.now)
+                raise StoreWriteError("could not write this database: database or disk is full")
+            with self.writer.batch():
+                yield self.writer
+
+        return batch()
+
+
+def run_on(root: Path, script: Script, disk_of, runname: str = "r"):
+    """run() with the store wrapped by `disk_of(store)`."""
+    req = RunRequest(area=root, target="a", runname=runname)
+    area = open_area(root, target="a", reqtarg=False, env=dict(os.environ))
+    with open_store(root, fields=area.config.fields) as store:
+        disk = disk_of(store)
+        outcome = run_in_store(area, req, disk, out=io.StringIO(), clock=script.clock,
+                               use_preparer=False)
+        rows = {t.fullname: (t.state, t.status) for t in store.get_tests(outcome.run_id)}
+    return outcome, rows
+
+
+def test_a_full_disk_stops_the_launches_and_the_run_completes_once_space_is_freed(tmp_path, script):
+    names = [f"t{i}" for i in range(6)]
+    root = make_area(tmp_path, dict.fromkeys(names, ""), jobs=2)
+    disks = []
+
+    def disk_of(store):
+        disk = FullDisk(store, script.clock)
+        disks.append(disk)
+        script.clock.at(START + 5, lambda: setattr(disk, "full", True))
+        script.clock.at(START + 40, lambda: setattr(disk, "full", False))
+        return disk
+
+    outcome, rows = run_on(root, script, disk_of)
+    refused = disks[0].refused
+    assert refused and min(refused) < START + 40
+    assert outcome.exit_code == 0 and rows == dict.fromkeys(names, ("COMPLETED", "PASS"))
+    assert sorted(name for _t, name in script.submitted) == names  # each test ran once
+    # once a write was refused, nothing started until the store took writes again
+    assert not [t for t, _name in script.submitted if min(refused) < t < START + 40]
+    assert max(t for t, _name in script.submitted) >= START + 40
+
+
+def test_a_disk_that_stays_full_ends_the_run_with_one_line_and_the_next_run_completes_it(tmp_path, script):
+    from megatest.engine.runner import STORE_GIVE_UP
+    from megatest.errors import StoreWriteError
+
+    root = make_area(tmp_path, {f"t{i}": "" for i in range(6)}, jobs=2)
+
+    disks = []
+
+    def disk_of(store):
+        disk = FullDisk(store, script.clock)
+        disks.append(disk)
+        script.clock.at(START + 5, lambda: setattr(disk, "full", True))
+        return disk
+
+    with pytest.raises(StoreWriteError) as err:
+        run_on(root, script, disk_of)
+    assert "database or disk is full" in err.value.one_line()
+    assert "run `runs start` again" in err.value.one_line() and err.value.exit_code == 1
+    assert script.clock.now >= max(t for t, _name in script.ended) + STORE_GIVE_UP
+    assert not [t for t, _name in script.submitted if t > min(disks[0].refused)]
+    assert len(script.submitted) < 6
+    script.submitted.clear()
+    outcome, rows = run(root, script)  # space freed
+    assert outcome.exit_code == 0
+    assert {name: row[:2] for name, row in rows.items()} == {
+        f"t{i}": ("COMPLETED", "PASS") for i in range(6)}
