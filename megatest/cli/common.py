@@ -44,8 +44,29 @@ def check_format(fmt: str, allowed: tuple[str, ...] = ("json", "ini", "text")) -
     return fmt
 
 
+def _cwd_gone() -> bool:
+    """The process's current directory was deleted (or cannot be reached any more)."""
+    try:
+        os.getcwd()
+    except OSError:
+        return True
+    return False
+
+
 def resolve_area(ctx: typer.Context | None, area: Path | None) -> Path:
     """The area a command works on: its own --area, the root --area, $MT_RUN_AREA_HOME, walk-up."""
+    try:
+        return _resolve_area(ctx, area)
+    except OSError:
+        if not _cwd_gone():
+            raise
+        raise UsageError(
+            "the current directory no longer exists: cd to an existing folder, "
+            "or give --area as an absolute path"
+        ) from None
+
+
+def _resolve_area(ctx: typer.Context | None, area: Path | None) -> Path:
     chosen = area
     if chosen is None and ctx is not None:
         root = ctx.find_root()

@@ -59,7 +59,8 @@ def status_cmd(
     if fmt == "json":
         typer.echo(json.dumps([
             {"kind": s.db.kind, "run_id": s.db.run_id, "path": str(s.db.path),
-             "revision": s.revision, "head": s.head, "at_head": s.at_head} for s in rows
+             "revision": s.revision, "head": s.head, "at_head": s.at_head,
+             "problem": s.problem} for s in rows
         ], indent=2))
         return
     if legacy.needs_conversion(root):
@@ -68,7 +69,10 @@ def status_cmd(
     if not rows:
         typer.echo(f"{paths.db_dir(root)}: no databases")
     for s in rows:
-        state = "head" if s.at_head else f"behind (head {s.head})"
+        if s.problem is not None:
+            state = s.problem
+        else:
+            state = "head" if s.at_head else f"behind (head {s.head})"
         typer.echo(f"{s.db.path.name:<16} {s.db.kind:<8} {s.revision or '-':<12} {state}")
 
 

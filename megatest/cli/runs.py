@@ -78,11 +78,14 @@ def start(
 
     check_target(target, runname)
     assert target is not None and runname is not None
+    top = resolve_area(ctx, area)
+    if rerun is not None:
+        _check_rerun(rerun, top)
     patt = testpatt
     if itempatt:
         patt = f"{patt or '%'}/{itempatt}"
     request = RunRequest(
-        area=resolve_area(ctx, area),
+        area=top,
         target=target,
         runname=runname,
         testpatt=patt,
@@ -100,6 +103,19 @@ def start(
     )
     outcome = start_run(request)
     raise typer.Exit(outcome.exit_code)
+
+
+def _check_rerun(rerun: str, top: Path) -> None:
+    """Refuse a `--rerun` value that is no status; the area's megatest.config is only looked
+    at ([validvalues] status) when a value is not one of the original's statuses."""
+    from megatest.engine.rerun import check_rerun, unknown_rerun_statuses
+
+    declared: list[str] = []
+    if unknown_rerun_statuses(rerun):
+        from megatest.config.megatest_config import declared_values
+
+        declared = declared_values(top, "status")
+    check_rerun(rerun, declared)
 
 
 def _area_path(ctx: typer.Context, area: Path | None) -> Path:

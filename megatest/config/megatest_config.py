@@ -203,7 +203,8 @@ class MegatestConfig:
 
     def test_dirs(self) -> dict[str, Path]:
         """Valid tests: name -> dir (a subdirectory holding `testconfig`); the first search
-        directory providing a name wins. Sorted by name."""
+        directory providing a name wins. Sorted by name. A `testconfig` that is there but is
+        not a file (a folder, a dangling link) is a ConfigError, not a test that vanishes."""
         found: dict[str, Path] = {}
         for folder in self.tests_paths:
             # names and os.path, not Path objects: an area may hold thousands of tests
@@ -213,9 +214,23 @@ class MegatestConfig:
                 continue
             base = str(folder)
             for name in names:
-                if name not in found and os.path.isfile(os.path.join(base, name, "testconfig")):
+                if name in found:
+                    continue
+                path = os.path.join(base, name, "testconfig")
+                if os.path.isfile(path):
                     found[name] = folder / name
+                elif os.path.lexists(path):
+                    raise ConfigError(_not_a_testconfig(path), path=path)
         return dict(sorted(found.items()))
+
+
+def _not_a_testconfig(path: str) -> str:
+    """Why a `tests/<name>/testconfig` that exists is not a file the test can be read from."""
+    if os.path.islink(path) and not os.path.exists(path):
+        return f"testconfig is a link to a missing file ({os.readlink(path)}); fix or remove it"
+    if os.path.isdir(path):
+        return "testconfig is a folder, not a file; fix or remove it"
+    return "testconfig is not a regular file; fix or remove it"
 
 
 def _ws_list(value: str | None) -> list[str] | None:
@@ -422,3 +437,19 @@ def read_megatest_config(
     if config is None:
         raise ConfigError("no such file", path=str(path))
     return build_model(config, path, top, env)
+
+
+def declared_values(toppath: str | os.PathLike[str], name: str,
+                    config_name: str = CONFIG_NAME) -> list[str]:
+    """`[validvalues] NAME` of the area's megatest.config as a whitespace list ([] when
+    absent), read without running anything (no shell, no [system], no exports): a cheap
+    look for the states/statuses an area declares beside the original's vocabularies."""
+    top = Path(toppath).resolve()
+    env = dict(os.environ)
+    env["MT_RUN_AREA_HOME"] = str(top)
+    config = read_config(top / config_name, allow=False, env=env, cwd=str(top),
+                         toppath=str(top))
+    if config is None:
+        return []
+    value = config.lookup("validvalues", name)
+    return split_ws(value) if isinstance(value, str) else []

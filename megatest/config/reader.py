@@ -37,6 +37,11 @@ __all__ = [
 ]
 
 
+# [include]/[scriptinc] nesting allowed (the original has no limit and ends in a crash);
+# each level is a few Python frames, so this stays far from the interpreter's own limit.
+MAX_INCLUDE_DEPTH = 64
+
+
 class Deferred:
     """A `KEY [system cmd]` value read in allow="return-procs" mode; call it to run `cmd`."""
 
@@ -172,6 +177,7 @@ class _Reader:
         self.target = target
         self.settings: dict[str, str] = {}
         self.reading: list[str] = []  # real paths of the files being read (include loop check)
+        self.depth = 0  # how many [include]/[scriptinc] levels deep the read is
         self.origin: dict[str, tuple[str, int]] = {}  # section -> where its header was read
         self.wild_rx: dict[str, re.Pattern[str]] = {}
         self.environ_rx = None
@@ -418,7 +424,15 @@ class _Reader:
             base = os.path.dirname(src.path) or "."
             inc = nice_path(base + "/" + inc, self.cwd, self.cfg.env)
         if not os.path.exists(inc):
-            return  # a missing include is skipped silently, as in the original
+            # the original skips it with a debug message; a warning says what was skipped
+            self._warn(src.name, lineno, f"[include] file not found, skipped: {inc!r}")
+            return
+        if self.depth >= MAX_INCLUDE_DEPTH:
+            raise ConfigError(
+                f"includes nested more than {MAX_INCLUDE_DEPTH} deep (at {inc})",
+                path=src.name,
+                line=lineno,
+            )
         real = os.path.realpath(inc)
         if real in self.reading:
             raise ConfigError(f"include loop: {inc} is already being read", path=src.name, line=lineno)
@@ -426,10 +440,12 @@ class _Reader:
             raise ConfigError(f"[include] names a directory: {inc}", path=src.name, line=lineno)
         source = self.load(inc, inc, (src.name, lineno))
         self.reading.append(real)
+        self.depth += 1
         try:
             self.read(source, section)
         finally:
             self.reading.pop()
+            self.depth -= 1
 
     def _scriptinc(self, src: _Source, script: str, params: str, section: str, lineno: int) -> None:
         full = self._in_cwd(script)
@@ -444,7 +460,17 @@ class _Reader:
         if status != 0:
             self._warn(src.name, lineno, f"[scriptinc {script}] returned bad exit code {status}")
         name = f"{src.name}:{lineno}:[scriptinc {script}{params}]"
-        self.read(_Source(name, None, out), section)
+        if self.depth >= MAX_INCLUDE_DEPTH:
+            raise ConfigError(
+                f"includes nested more than {MAX_INCLUDE_DEPTH} deep (at [scriptinc {script}])",
+                path=src.name,
+                line=lineno,
+            )
+        self.depth += 1
+        try:
+            self.read(_Source(name, None, out), section)
+        finally:
+            self.depth -= 1
 
 
 def _source_path(path: str, cwd: str | None) -> str:

@@ -87,6 +87,8 @@ class TestConfig:
     triggers: dict[str, str]
     disks: dict[str, str] | None  # replaces megatest.config [disks] when present
     runscript: str | None
+    # what the launch exports for the test (its env and megatest.sh inherit it):
+    # [pre-launch-env-vars] (shell-evaluated at the read), then [pre-launch-env-overrides]
     pre_launch_env_overrides: dict[str, str]
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
@@ -151,6 +153,16 @@ def _strs(section: Mapping[str, object] | None) -> dict[str, str]:
     if not section:
         return {}
     return {k: v for k, v in section.items() if isinstance(v, str)}
+
+
+def _launch_exports(data: Mapping[str, Mapping[str, object]]) -> dict[str, str]:
+    """The variables a launch exports (reference 4.2, 6): the original exports
+    [pre-launch-env-vars] into the launching process as the testconfig is read, so the test
+    inherits them; [pre-launch-env-overrides] are exported just before the launcher runs,
+    over them. Keys the original would not export (with ':' or '=') are left out."""
+    out = _strs(data.get(PRE_LAUNCH_ENV_PATT))
+    out.update(_strs(data.get("pre-launch-env-overrides")))
+    return {k: v for k, v in out.items() if ":" not in k and "=" not in k and "\0" not in k + v}
 
 
 def build_testconfig(
@@ -221,7 +233,7 @@ def _build(
         triggers=_strs(data.get("triggers")),
         disks=_strs(data["disks"]) if "disks" in data else None,
         runscript=_str(setup.get("runscript")) if setup else None,
-        pre_launch_env_overrides=_strs(data.get("pre-launch-env-overrides")),
+        pre_launch_env_overrides=_launch_exports(data),
         diagnostics=diags,
     )
 

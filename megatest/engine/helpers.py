@@ -183,6 +183,8 @@ def run_helper(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int
 def _status(writer: RunWriter, ctx: TestContext, opts: dict[str, str]) -> None:
     from megatest.store.state import status_from_helper_arg
 
+    if opts.get("state") is not None:
+        check_test_state(opts["state"], ctx.area)  # before anything is written
     if "value" in opts:
         _check_data(opts)
         writer.add_test_data(ctx.test_id, [{k: opts.get(k) for k in DATA_FIELDS if k != "status"}])
@@ -194,6 +196,22 @@ def _status(writer: RunWriter, ctx: TestContext, opts: dict[str, str]) -> None:
         raise UsageError("-test-status needs :state and/or :status")
     writer.set_state_status(ctx.test_id, state, status, opts.get("comment"))
     _mark_self_status()
+
+
+def check_test_state(state: str, area: str) -> None:
+    """UsageError for a test state that is neither one of the original's states nor declared
+    by the area (`[validvalues] state`): a typo would leave the test in a state no rollup,
+    rerun or query knows. Statuses are not checked (tests write their own)."""
+    from megatest.store.state import KNOWN_STATES
+
+    if state in KNOWN_STATES:
+        return
+    from megatest.config.megatest_config import declared_values
+
+    declared = declared_values(area, "state")  # only read for an unknown state
+    if state not in declared:
+        known = ", ".join(dict.fromkeys([*KNOWN_STATES, *declared]))
+        raise UsageError(f"unknown test state {state!r}; known states: {known}")
 
 
 def _mark_self_status() -> None:

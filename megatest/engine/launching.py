@@ -26,7 +26,6 @@ from megatest.executor.prepare import PreparedTest, RunPreparer
 from megatest.executor.reporter import TestRef
 from megatest.executor.steps import StepSpec, write_step_files
 from megatest.executor.waivers import PreviousRecord
-from megatest.executor.workarea import DEFAULT_MINSPACE_KB
 from megatest.launch.base import LaunchSpec
 
 
@@ -158,7 +157,7 @@ def prepare_work(ctx: LaunchContext, config: TestConfig, ref: TestRef, item: Ite
         inputs,
         disks=config.disks if config.disks is not None else ctx.area.config.disks,
         test_src_dir=str(config.test_dir),
-        minspace_kb=int(setup.minspace or DEFAULT_MINSPACE_KB),
+        minspace_kb=int(setup.minspace),  # 0 means no minimum (the default is 10000)
         free_space_script=setup.free_space_script,
         testcopycmd=setup.testcopycmd,
         preclean=ctx.request.cleans,

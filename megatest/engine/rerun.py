@@ -14,9 +14,12 @@ Deliberate difference: KILLED is rerun when its status (KILLED) is listed in `--
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from megatest.engine.model import OK_STATUSES, RUNNING_STATES, Row
+from megatest.errors import UsageError
+from megatest.store.state import KNOWN_STATUSES
 
 ALWAYS_RUN_STATES = frozenset({"NOT_STARTED", "DELETED", "INCOMPLETE"})
 RERUNNABLE_STATES = frozenset({"COMPLETED", "KILLED"})
@@ -27,14 +30,41 @@ CLEANRERUN_STATES = ("KILLREQ", "KILLED", "UNKNOWN", "INCOMPLETE", "STUCK", "NOT
 CLEANRERUN_STATUSES = ("FAIL", "INCOMPLETE", "ABORT", "CHECK")
 
 
+def rerun_statuses(rerun: str | None) -> frozenset[str]:
+    """The statuses of a `--rerun S1,S2` list (blanks around the commas ignored)."""
+    return frozenset(s.strip() for s in (rerun or "").split(",") if s.strip())
+
+
+def unknown_rerun_statuses(rerun: str | None, declared: Iterable[str] = ()) -> list[str]:
+    """The `--rerun` values that are neither a status of the original nor `declared` by the
+    area (`[validvalues] status`), in the order given."""
+    known = {*KNOWN_STATUSES, *declared}
+    seen = [s.strip() for s in (rerun or "").split(",") if s.strip()]
+    return [s for s in dict.fromkeys(seen) if s not in known]
+
+
+def check_rerun(rerun: str | None, declared: Iterable[str] = ()) -> None:
+    """UsageError when `--rerun` lists a value that is not a test status: it would match no
+    test, and the run would quietly rerun nothing."""
+    if rerun is not None and not rerun_statuses(rerun):
+        raise UsageError("--rerun needs a comma list of test statuses, e.g. FAIL,ABORT")
+    declared = list(declared)
+    bad = unknown_rerun_statuses(rerun, declared)
+    if bad:
+        known = ", ".join(dict.fromkeys([*KNOWN_STATUSES, *declared]))
+        raise UsageError(
+            f"--rerun {','.join(bad)}: not a test status (--rerun takes statuses, not "
+            f"states); known statuses: {known} (an area adds more with [validvalues] status)"
+        )
+
+
 class RerunPolicy(NamedTuple):
     rerun_statuses: frozenset[str] = frozenset()
     force: bool = False
 
     @classmethod
     def from_option(cls, rerun: str | None, force: bool = False) -> RerunPolicy:
-        statuses = frozenset(s.strip() for s in (rerun or "").split(",") if s.strip())
-        return cls(statuses, force)
+        return cls(rerun_statuses(rerun), force)
 
     def should_run(self, row: Row | None) -> bool:
         return self.decide(row)[0]

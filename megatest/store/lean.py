@@ -158,6 +158,9 @@ class LeanStore:
                 raise StoreError(f"{main_path}: no database (the area has no runs yet)")
             migrations.build_at_head(main_path, "main", prepare=lambda p: init_main(p, wanted))
         revision = migrations.current(main_path)
+        if revision is None:
+            raise StoreError(f"{main_path}: not a megatest database (it has no schema "
+                             "revision table); check the file, or restore it from a backup")
         if revision != migrations.head("main"):
             raise StoreError(
                 f"{main_path}: schema revision {revision} is not {migrations.head('main')}; "
@@ -198,10 +201,12 @@ class LeanStore:
         """The run's db file (it exists once the run is registered)."""
         return paths.run_db(self.area_root, run_id)
 
-    def _ensure_run_db(self, run_id: int) -> None:
+    def _ensure_run_db(self, run_id: int) -> bool:
+        """Make the run's db file when it is missing (True: this call made it)."""
         path = self.run_path(run_id)
-        if not path.is_file():
-            migrations.build_at_head(path, "run")
+        if path.is_file():
+            return False
+        return migrations.build_at_head(path, "run")
 
     def run_writer(self, run_id: int) -> TestWriter:
         """The run db's writer and connection (one per run, opened on first use, closed with
@@ -261,25 +266,36 @@ class LeanStore:
         """The id of the run (target, runname), registering it when new. A run left in state
         'deleted' is revived with the given state and status (as the original does)."""
         kw, kargs = self._key_where(keyvals)
-        with self._write() as c:
-            row = c.execute(f"SELECT id, state FROM runs WHERE {kw} AND runname = ?",
-                            (*kargs, runname)).fetchone()
-            if row is not None:
-                run_id = row[0]
-                if row[1] == "deleted":
-                    c.execute("UPDATE runs SET state=?, status=? WHERE id=?",
-                              (state, status, run_id))
-            else:
-                names = ["runname", "state", "status", "contour", "owner", "event_time",
-                         *(f'"{k}"' for k in self.keys)]
-                values = [runname, state, status, contour,
-                          owner if owner is not None else getpass.getuser(), int(time.time()),
-                          *(str(keyvals[k]) for k in self.keys)]
-                run_id = c.execute(
-                    f"INSERT INTO runs ({', '.join(names)}) VALUES "
-                    f"({', '.join('?' * len(names))})", values,
-                ).lastrowid
-        self._ensure_run_db(run_id)
+        made_db = False
+        try:
+            with self._write() as c:
+                row = c.execute(f"SELECT id, state FROM runs WHERE {kw} AND runname = ?",
+                                (*kargs, runname)).fetchone()
+                if row is not None:
+                    run_id = row[0]
+                    if row[1] == "deleted":
+                        c.execute("UPDATE runs SET state=?, status=? WHERE id=?",
+                                  (state, status, run_id))
+                else:
+                    names = ["runname", "state", "status", "contour", "owner", "event_time",
+                             *(f'"{k}"' for k in self.keys)]
+                    values = [runname, state, status, contour,
+                              owner if owner is not None else getpass.getuser(),
+                              int(time.time()), *(str(keyvals[k]) for k in self.keys)]
+                    run_id = c.execute(
+                        f"INSERT INTO runs ({', '.join(names)}) VALUES "
+                        f"({', '.join('?' * len(names))})", values,
+                    ).lastrowid
+                    # The new row's db is made before the row is committed: when it cannot be
+                    # made (no space, no permission, ...) the row is rolled back with it, and
+                    # no other process ever sees a run without its db.
+                    made_db = self._ensure_run_db(run_id)
+        except BaseException:
+            if made_db:  # the commit failed after the db was made: take the db back too
+                for f in paths.sidecar_files(self.run_path(run_id)):
+                    f.unlink(missing_ok=True)
+            raise
+        self._ensure_run_db(run_id)  # an older row whose db went missing gets it back here
         return int(run_id)
 
     def _run_select(self) -> str:

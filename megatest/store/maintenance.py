@@ -27,6 +27,7 @@ class DbStatus:
     db: DbFile
     revision: str | None
     head: str
+    problem: str | None = None  # why the revision could not be read (one line)
 
     @property
     def at_head(self) -> bool:
@@ -57,9 +58,25 @@ def db_files(area_root: Path) -> list[DbFile]:
     return found
 
 
+UNFINISHED_CONVERSION = ("half-written by an interrupted `megatest db migrate` (the legacy "
+                         "conversion); run `megatest db migrate` again to finish it")
+
+
 def status(area_root: Path) -> list[DbStatus]:
-    return [DbStatus(db, migrations.current(db.path), migrations.head(db.tree))
-            for db in db_files(area_root)]
+    """Each db's revision. A file whose revision cannot be read is a StoreError saying why,
+    except a run db an unfinished legacy conversion left half-written: that one gets
+    `problem` (rerunning `db migrate` rewrites it; nothing to restore)."""
+    converting = legacy.needs_conversion(area_root)
+    out = []
+    for db in db_files(area_root):
+        head = migrations.head(db.tree)
+        try:
+            out.append(DbStatus(db, migrations.current(db.path), head))
+        except StoreError:
+            if not converting or db.kind == "main":
+                raise
+            out.append(DbStatus(db, None, head, UNFINISHED_CONVERSION))
+    return out
 
 
 def migrate(
@@ -87,6 +104,8 @@ def migrate(
         for st in status(area_root):
             if st.at_head:
                 continue
+            if st.problem is not None:
+                raise StoreError(st.problem, path=str(st.db.path))
             if st.revision is None:
                 raise StoreError("not a megatest database (no schema revision)", path=str(st.db.path))
             migrations.upgrade(st.db.path, st.db.tree)
@@ -106,6 +125,8 @@ def migrate(
 
 # ---------------------------------------------------------------------- check / cleanup
 def _connect(path: Path) -> sqlite3.Connection:
+    if sqlite_conn.is_empty(path):  # connecting would write a header into it (4096 bytes)
+        raise sqlite_conn.empty_file(path)
     return sqlite_conn.connect(path)
 
 
@@ -125,8 +146,19 @@ def check(area_root: Path) -> list[Problem]:
                             fixable=False)]
         return []  # a new area: no runs yet, nothing can be wrong
     if main is None:
+        if legacy.needs_conversion(area_root):
+            return [Problem("legacy", paths.legacy_db(area_root),
+                            "the conversion of this legacy database was interrupted; run "
+                            "`megatest db migrate` again to finish it", fixable=False)]
         return [Problem("missing", paths.main_db(area_root), "no main.db (run `megatest db migrate`)",
                         fixable=False)]
+    template = migrations.template_path(paths.db_dir(area_root))
+    if template.exists():
+        trouble = migrations.template_problem(template)
+        if trouble is not None:
+            problems.append(Problem("template", template,
+                                    f"run db template {trouble}; new runs rebuild it, "
+                                    "`megatest db cleanup` does it now"))
     damaged = {db.path for db in files if _integrity(db.path, problems)}
     if main.path in damaged:
         return problems  # nothing else can be judged without main.db
@@ -241,6 +273,10 @@ def cleanup(area_root: Path, say: Callable[[str], None] = print) -> int:
                 for f in paths.sidecar_files(p.path):
                     f.unlink(missing_ok=True)
                 say(f"removed {p.path} ({p.message})")
+                fixed += 1
+            elif p.kind == "template":
+                migrations.rebuild_template(p.path.parent)
+                say(f"rebuilt {p.path} (it was damaged)")
                 fixed += 1
             elif p.kind == "missing-run-db":
                 migrations.build_at_head(p.path, "run")

@@ -222,10 +222,22 @@ def build_at_head(final_path: Path, tree: str, *, prepare=None) -> bool:
 
     The file is built under a temporary name and linked into place, so a reader never sees a
     half-made db and two creators cannot clobber each other (os.link fails if the name exists).
-    `prepare(path)` may add to the new file before it is published.
+    `prepare(path)` may add to the new file before it is published. A file that cannot be made
+    (no permission, no space, ...) is a StoreError naming it and saying why; nothing is left.
     """
     if final_path.exists():
         return False
+    try:
+        return _build_at_head(final_path, tree, prepare)
+    except sqlite3.Error as exc:
+        raise sqlite_conn.failure(final_path, exc, "create") from None
+    except OSError as exc:
+        if exc.errno not in sqlite_conn.STORAGE_ERRNOS:
+            raise  # e.g. a file where the folder belongs: the CLI names that path itself
+        raise sqlite_conn.failure(final_path, exc, "create") from None
+
+
+def _build_at_head(final_path: Path, tree: str, prepare) -> bool:
     final_path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{final_path.name}.", suffix=".new", dir=final_path.parent)
     os.close(fd)
@@ -245,9 +257,15 @@ def build_at_head(final_path: Path, tree: str, *, prepare=None) -> bool:
             return False
         return True
     finally:
-        for leftover in (tmp, tmp + "-wal", tmp + "-shm", tmp + "-journal"):
-            if os.path.exists(leftover):
-                os.unlink(leftover)
+        _remove_temp(tmp)
+
+
+def _remove_temp(tmp: str) -> None:
+    for leftover in (tmp, tmp + "-wal", tmp + "-shm", tmp + "-journal"):
+        try:
+            os.unlink(leftover)
+        except FileNotFoundError:
+            pass
 
 
 def _settle(path: Path) -> None:
@@ -264,12 +282,69 @@ def copy_db(source: Path, dest: Path) -> None:
     shutil.copyfile(source, dest)
 
 
+def template_path(db_dir: Path) -> Path:
+    """Where the area's run db template for the current head lives."""
+    return db_dir / f".run-template-{head('run')}.db"
+
+
+def template_problem(path: Path) -> str | None:
+    """What is wrong with a run db template (None: a sound empty run db at head): not an
+    SQLite file, damaged pages, or another revision. Cheap: the template is an empty db."""
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(16)
+    except OSError as exc:
+        return f"cannot read it ({sqlite_conn.failure_reason(path, exc)})"
+    if header != b"SQLite format 3\x00":
+        return "not an SQLite database (damaged or overwritten)"
+    try:
+        uri = str(path.resolve()).replace("%", "%25").replace("?", "%3f").replace("#", "%23")
+        conn = sqlite3.connect(f"file:{uri}?mode=ro", uri=True)
+        try:
+            check = [r[0] for r in conn.execute("PRAGMA quick_check").fetchall()]
+            if check != ["ok"]:
+                return "damaged (" + "; ".join(check[:3]) + ")"
+            row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return f"cannot read it ({exc})"
+    if row is None or row[0] != head("run"):
+        return f"at revision {row[0] if row else None}, not {head('run')}"
+    return None
+
+
+# Templates found sound by this process, by (path, inode, size, mtime): checked once each.
+_sound_templates: set[tuple[str, int, int, int]] = set()
+
+
+def _template_stamp(path: Path) -> tuple[str, int, int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def run_template(db_dir: Path) -> Path:
     """An empty run db at head, kept as <db_dir>/.run-template-<head>.db and copied for each new
-    run (one creation per area and schema version instead of one per run)."""
-    path = db_dir / f".run-template-{head('run')}.db"
-    if path.exists():
-        return path
+    run (one creation per area and schema version instead of one per run). The template is
+    checked once per process before it is copied; a damaged one is built again from the
+    recorded head schema (atomically: a concurrent copier sees the old file or the new)."""
+    path = template_path(db_dir)
+    stamp = _template_stamp(path)
+    if stamp is not None:
+        if stamp in _sound_templates:
+            return path
+        if template_problem(path) is None:
+            _sound_templates.add(stamp)
+            return path
+    return rebuild_template(db_dir)
+
+
+def rebuild_template(db_dir: Path) -> Path:
+    """Build the run db template afresh and put it in place of whatever is there."""
+    path = template_path(db_dir)
     fd, tmp = tempfile.mkstemp(prefix=".run-template.", suffix=".new", dir=db_dir)
     os.close(fd)
     os.unlink(tmp)
@@ -278,7 +353,8 @@ def run_template(db_dir: Path) -> Path:
         _settle(Path(tmp))
         os.replace(tmp, path)
     finally:
-        for leftover in (tmp, tmp + "-wal", tmp + "-shm", tmp + "-journal"):
-            if os.path.exists(leftover):
-                os.unlink(leftover)
+        _remove_temp(tmp)
+    stamp = _template_stamp(path)
+    if stamp is not None:
+        _sound_templates.add(stamp)
     return path

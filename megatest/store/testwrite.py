@@ -88,9 +88,12 @@ class TestWriter:
     def __init__(self, area_root: str | Path, run_id: int):
         self.run_id = int(run_id)
         self.path = Path(area_root) / ".db" / f"{self.run_id}.db"
-        revision = sqlite_conn.alembic_revision(self.path)
-        if revision is None:
+        if not self.path.is_file():
             raise StoreError(f"{self.path}: no database for run {self.run_id}")
+        revision = sqlite_conn.alembic_revision(self.path)  # empty, damaged, no access: says so
+        if revision is None:
+            raise StoreError(f"{self.path}: not a megatest run database (it has no schema "
+                             "revision table)")
         if revision not in WRITABLE_RUN_REVISIONS:
             raise StoreError(
                 f"{self.path}: schema revision {revision} is not {RUN_HEAD}; "

@@ -265,3 +265,19 @@ def test_open_area_demo():
 def test_open_area_bad_target():
     with pytest.raises(UsageError, match=r"invalid target 'rhel8': .*OS/COMPILER"):
         open_area(DEMO, target="rhel8", env=clean_env())
+
+
+@pytest.mark.parametrize("kind", ["folder", "dangling link"])
+def test_a_testconfig_that_is_not_a_file_is_an_error_naming_it(tmp_path, kind):
+    (tmp_path / "tests" / "good").mkdir(parents=True)
+    (tmp_path / "tests" / "good" / "testconfig").write_text("[setup]\n")
+    broken = tmp_path / "tests" / "broken" / "testconfig"
+    broken.parent.mkdir()
+    if kind == "folder":
+        broken.mkdir()
+    else:
+        broken.symlink_to("nowhere")
+    mc = read_megatest_config(write_area(tmp_path, "[setup]\n"), env=clean_env())
+    with pytest.raises(ConfigError, match="testconfig is a (folder|link to a missing file)") as caught:
+        mc.test_dirs()
+    assert caught.value.path == str(tmp_path.resolve() / "tests" / "broken" / "testconfig")

@@ -151,7 +151,12 @@ def test_g6_includes_relative_nested_env_built_missing_trailing_space():
         "setup": {"before": "1", "LINKTREE_FROM_INC": "/tmp/lt", "after": "2", "useshell": "yes"},
         "jobtools": {"useshell": "yes", "launcher": "override"},
     }
-    assert cfg.diagnostics == []  # missing includes are skipped silently
+    # the missing file and the name with a trailing space are skipped (the original only
+    # logs them at debug level); each gets a warning naming the file looked for
+    skipped = [d.message for d in cfg.diagnostics]
+    assert len(skipped) == 2
+    assert all(m.startswith("[include] file not found, skipped:") for m in skipped)
+    assert "does-not-exist.config" in skipped[0]
 
 
 def test_g7a_runconfig_read_with_target_filter_and_precreated_target():

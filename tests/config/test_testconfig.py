@@ -228,3 +228,19 @@ def test_relative_paths_are_resolved_from_the_process_cwd(tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)
     tc = read_testconfig("tests/rel", toppath=".", env=clean_env())
     assert tc.waiton == ["x"] and tc.test_dir == folder.resolve()
+
+
+def test_pre_launch_env_vars_are_exported_by_the_launch_under_the_overrides(tmp_path):
+    folder = make_test(
+        tmp_path,
+        "p",
+        """\
+        [pre-launch-env-vars]
+        GREETING hello-$MT_TEST_NAME
+        BOTH from-vars
+        [pre-launch-env-overrides]
+        BOTH from-overrides
+        """,
+    )
+    tc = read_testconfig(folder, toppath=tmp_path, env=clean_env())
+    assert tc.pre_launch_env_overrides == {"GREETING": "hello-p", "BOTH": "from-overrides"}

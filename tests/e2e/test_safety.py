@@ -85,3 +85,16 @@ def test_a_helper_with_a_damaged_id_variable_says_which(make_area):
     proc = area.mt("-test-status", ":state", "COMPLETED", ":status", "PASS", env=env, check=2)
     assert proc.stderr.strip() == (
         "megatest: error: MT_RUN_ID='xyz' is not a run or test id (the runner sets it)")
+
+
+def test_minspace_0_means_no_minimum(make_area):
+    area = make_area("exclusive")
+    _one_test(area)
+    script = area.root / "free.sh"
+    script.write_text("#!/bin/sh\necho 5\n")  # 5 KB free on every disk
+    script.chmod(0o755)
+    config = area.root / "megatest.config"
+    config.write_text(config.read_text().replace(
+        "[setup]\n", f"[setup]\nminspace 0\nfree-space-script {script}\n", 1))
+    area.mt("runs", "start", "--target", TARGET, "--runname", "r", check=0)
+    assert area.table(TARGET, "r") == {"free": ("COMPLETED", "PASS")}
