@@ -104,6 +104,7 @@ def has_command(args: list[str]) -> bool:
 
 def run_app(args: list[str]) -> int:
     """Run the app on `args`; return the exit code instead of raising SystemExit."""
+    groups = list(app.registered_groups)
     _register(*_section_of(args))
     try:
         app(args=args, prog_name="megatest", standalone_mode=True)
@@ -115,4 +116,8 @@ def run_app(args: list[str]) -> int:
             return code
         print(code)
         return 1
+    finally:
+        # the sections this call needed go again: a process that calls main() many times (the
+        # tests) would otherwise add them again each time, and every start reads them all
+        app.registered_groups[:] = groups
     return 0
