@@ -194,7 +194,8 @@ class LeanStore:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with _named_damage(self.main_path), sqlite_conn.immediate(self._conn) as c:
+        with (_named_damage(self.main_path), sqlite_conn.writing(self.main_path),
+              sqlite_conn.immediate(self._conn) as c):
             yield c
 
     def run_path(self, run_id: int) -> Path:

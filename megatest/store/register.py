@@ -76,7 +76,7 @@ def register_tests(
     try:
         sqlite_conn.attach(conn, run_db, _RUN_SCHEMA)
         now = int(time.time())
-        with sqlite_conn.immediate(conn) as c:
+        with sqlite_conn.writing(main_db), sqlite_conn.immediate(conn) as c:
             # a few statements for the whole batch, not three per test: a run registers
             # every test it selects before the first launch
             existing = {(name, path): test_id for name, path, test_id in c.execute(_EXISTING, (run_id,))}

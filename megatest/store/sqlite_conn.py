@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
-from megatest.errors import StoreError
+from megatest.errors import StoreError, StoreWriteError
 
 BUSY_TIMEOUT_MS = 136_000  # the original's busy timeout for megatest.db (136 s)
 
@@ -144,6 +144,18 @@ def failure_reason(db_path: str | os.PathLike, exc: BaseException) -> str:
             return f"no space left on the device holding {folder}"
         return f"input/output error ({text})"
     return text
+
+
+@contextmanager
+def writing(db_path: str | os.PathLike) -> Iterator[None]:
+    """Around a write transaction: SQLite's refusal (no space, an I/O error, no permission, a
+    lock never released) is a StoreWriteError saying what is wrong; the transaction was rolled
+    back whole, so the same write may be tried again."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        raise StoreWriteError(f"could not write this database: {failure_reason(db_path, exc)}",
+                              path=str(db_path)) from None
 
 
 def failure(db_path: str | os.PathLike, exc: BaseException, doing: str = "open") -> StoreError:

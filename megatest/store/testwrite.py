@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from megatest.errors import StoreError, StoreWriteError, UsageError
+from megatest.errors import StoreError, UsageError
 from megatest.store import sqlite_conn
 from megatest.store import state as model
 from megatest.store.revisions import HEADS, WRITABLE_RUN_REVISIONS
@@ -132,17 +132,14 @@ class TestWriter:
                 finally:
                     self._batch_depth -= 1
             return
-        try:
-            with sqlite_conn.immediate(self.conn):
-                self._batch_depth = 1
-                try:
-                    yield self
-                finally:
-                    self._batch_depth = 0
-        except sqlite3.OperationalError as exc:
-            # no space, an I/O error, a lock never released: the batch is rolled back whole
-            raise StoreWriteError(f"could not write this database: {exc}",
-                                  path=str(self.path)) from None
+        # no space, an I/O error, a lock never released: a StoreWriteError, the batch rolled
+        # back whole (the runner keeps it and tries again)
+        with sqlite_conn.writing(self.path), sqlite_conn.immediate(self.conn):
+            self._batch_depth = 1
+            try:
+                yield self
+            finally:
+                self._batch_depth = 0
 
     @property
     def in_batch(self) -> bool:
