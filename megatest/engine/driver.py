@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, TextIO
 
 from megatest.engine.clock import SYSTEM_CLOCK, Clock
 from megatest.engine.request import RunRequest
-from megatest.engine.runner import RunInterrupted
 from megatest.engine.summary import RunOutcome
 from megatest.errors import UsageError
 
@@ -31,7 +30,7 @@ if TYPE_CHECKING:
     from megatest.engine.run_events import RunListener
     from megatest.store.interface import Store
 
-__all__ = ["RunInterrupted", "RunOutcome", "check_target", "run_in_store", "start_run"]
+__all__ = ["RunOutcome", "check_target", "run_in_store", "start_run"]
 
 
 def start_run(request: RunRequest, out: TextIO | None = None) -> RunOutcome:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from megatest.engine.history import PastRuns
 from megatest.engine.load import AreaLoad, over_maxload
-from megatest.engine.model import Key, full_name
+from megatest.engine.model import RUNNING_STATES, Key, full_name
 from megatest.engine.preparer import PreparationFailed
 from megatest.engine.run_events import RunEnd, RunListener, TestChange
 from megatest.engine.summary import RunOutcome, summarize
@@ -212,21 +212,21 @@ class Runner:
         """What the launcher says beyond what its tests reported themselves."""
         for event in events:  # the step and end events of its tests: already reported
             if isinstance(event, JobLost):
-                state, _status = self.reporter.states.get(
-                    (event.test.test_name, event.test.item_path), ("NOT_STARTED", "n/a"))
-                if state in ("LAUNCHED", "REMOTEHOSTSTART", "RUNNING", "KILLREQ"):
-                    self.reporter.write(event.test, "INCOMPLETE", "DEAD",
-                                        f"the launcher lost the job: {event.reason}")
+                self._no_result(event.test, f"the launcher lost the job: {event.reason}")
 
     def _orphans(self) -> None:
         """Tests the queue counts as running that neither the launcher nor the work-area
         pipeline holds: no one will report their end, so the run would wait forever."""
         for key in list(self.sched.running):
-            ref = self._ref(key)
-            state, _status = self.reporter.states.get(key, ("NOT_STARTED", "n/a"))
-            if state in ("LAUNCHED", "REMOTEHOSTSTART", "RUNNING", "KILLREQ"):
-                self.reporter.write(ref, "INCOMPLETE", "DEAD",
-                                    "the launcher ended the job without a result")
+            self._no_result(self._ref(key), "the launcher ended the job without a result")
+
+    def _no_result(self, ref: TestRef, why: str) -> None:
+        """A test that still counts as running will never report its end: INCOMPLETE/DEAD
+        (rerun by the next run), unless it ended meanwhile."""
+        state, _status = self.reporter.states.get((ref.test_name, ref.item_path),
+                                                  ("NOT_STARTED", "n/a"))
+        if state in (*RUNNING_STATES, "KILLREQ"):
+            self.reporter.write(ref, "INCOMPLETE", "DEAD", why)
 
     def _on_signal(self, signum: int, _frame: object) -> None:
         self._stop = signal.Signals(signum).name

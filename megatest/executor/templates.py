@@ -4,8 +4,8 @@ Why: the original Megatest pastes values (paths holding the target, the run name
 values; file names) into the command text, so a run name such as `r;touch x;` or an item
 value with `$(...)` runs commands. Here no value ever becomes command text: each value goes
 into the environment of the `/bin/sh -c` process under its own variable (`MT_TEMPLATE_1`,
-...) and each placeholder becomes an expansion of that variable, written for the quoting
-context the placeholder sits in. The shell expands a variable once and never parses its
+...) and each field becomes an expansion of that variable, written for the quoting
+context the field sits in. The shell expands a variable once and never parses its
 value again, so whatever the value holds it is data.
 
 The context is found by scanning the template the way sh reads it (single quotes, double
@@ -16,7 +16,7 @@ quotes, backslash escapes outside single quotes, `$(...)` and backquotes, `#` co
 - inside double quotes `${V}`;
 - inside single quotes `'"${V}"'` (close the quote, expand quoted, reopen).
 
-So templates written for the original, with bare placeholders or quoted by their author,
+So templates written for the original, with bare fields or quoted by their author,
 keep working. A template sh would read differently than this scanner (a `case` pattern's
 unbalanced `)` inside `$(...)`, say) can at worst get a value split or left unexpanded: it
 still cannot make a value run as a command, since values are not in the command text.
@@ -110,7 +110,7 @@ class _Frame:
 
 
 def _scan(template: str, keys: list[str]) -> list[str | tuple[str, Context]]:
-    """Split `template` into literal text and (placeholder, quoting context) pairs.
+    """Split `template` into literal text and (field name, quoting context) pairs.
 
     The frames stack: "plain" (the top level), "dq"/"sq" (inside double/single quotes),
     "cmd" (inside `$(`...`)`, unquoted, with its open parentheses counted) and "bq" (inside

@@ -144,9 +144,6 @@ class LocalLauncher:
         self._track(job)
         return events
 
-    def job(self, test: TestRef) -> TestJob | None:
-        return self._jobs.get(test)
-
     def run_until_done(self, jobs: Iterable[TestJob] = ()) -> list[LaunchEvent]:
         """Start `jobs` and poll until every job in the launcher has finished."""
         events: list[LaunchEvent] = []
