@@ -35,6 +35,14 @@ def root(
     version: bool | None = typer.Option(
         None, "--version", callback=_version, is_eager=True, help="Show the version and exit."
     ),
+    # read by the console entry before Typer (megatest/cli/global_options.py): listed here
+    # for --help, and accepted after any command too
+    debug: str | None = typer.Option(
+        None, "--debug", help="More detail on stderr: N shows levels up to N, N,M only those."
+    ),
+    log: str | None = typer.Option(
+        None, "--log", help="Append the output to FILE: a run's all, other commands' stderr."
+    ),
 ) -> None:
     """Run, query and manage Megatest areas."""
     ctx.obj = {"area": Path(area) if area else None}

@@ -26,43 +26,104 @@ def main(argv: list[str] | None = None) -> int:
     from megatest.errors import MegatestError
 
     try:
-        if args and _is_test_helper(args):
-            # `$MT_MEGATEST -test-status ...` / `megatest test step ...` from inside a test:
-            # answered without Typer or SQLAlchemy (megatest.engine.helpers).
-            from megatest.engine.helpers import run_helper
-
-            return run_helper(args)
-        legacy_action = None
-        if args and _is_legacy(args):
-            from megatest.cli.legacy import action_of, translate
-
-            legacy_action = action_of(args)
-            args = translate(args)
-        if args[:2] == ["query", "config"] or args[2:4] == ["query", "config"]:
-            # Called from inside tests (`-show-config -section S -var V`): skip Typer.
-            from megatest.cli.query_config import fast_main
-
-            code = fast_main(args)
-            if code is not None:
-                return code
-        from megatest.cli.app import has_command, run_app
-
-        if legacy_action is not None and not has_command(args):
+        nul = next((arg for arg in args if "\0" in arg), None)
+        if nul is not None:
+            # only an in-process caller can pass one (argv entries are C strings); Typer's
+            # path options would end in a ValueError traceback from os.stat
             from megatest.errors import UsageError
 
-            raise UsageError(f"{legacy_action} is not supported by this version of megatest yet")
-        return run_app(args)
+            raise UsageError(f"argument {nul!r} holds a NUL character")
+        args, options = _global_options(args)
+        if "log" not in options:
+            return _dispatch(args)
+        from megatest.cli.global_options import output_to_log
+
+        with output_to_log(options["log"], stdout_too=_starts_run(args)):
+            try:
+                return _dispatch(args)
+            except (MegatestError, OSError) as exc:
+                print(_error_line(exc), file=sys.stderr)  # in the log; the terminal hears it too
+                raise
     except MegatestError as exc:
-        print(f"megatest: error: {exc.one_line()}", file=sys.stderr)
+        print(_error_line(exc), file=sys.stderr)
         return exc.exit_code
     except OSError as exc:
-        # what the system refused (permission, a file where a folder belongs, no space, a
-        # vanished directory) is the user's to fix: one line naming the file, not a traceback
-        print(f"megatest: error: {os_error_line(exc)}", file=sys.stderr)
+        print(_error_line(exc), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("megatest: interrupted", file=sys.stderr)
         return 130
+
+
+def _global_options(args: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Take `-debug`/`-log` (and their `--` forms) out of `args`; apply `-debug` now."""
+    if not any(a.lstrip("-").partition("=")[0] in ("debug", "log") for a in args):
+        return args, {}
+    from megatest import verbosity
+    from megatest.cli.global_options import split_global_options
+
+    args, options = split_global_options(args)
+    if "debug" in options:
+        verbosity.set_current(verbosity.parse_spec(options["debug"]))
+    return args, options
+
+
+def _starts_run(args: list[str]) -> bool:
+    from megatest.cli.global_options import is_run
+
+    if args and _is_legacy(args) and not _is_test_helper(args):
+        from megatest.cli.legacy import translate
+
+        args = translate(args)
+    return is_run(args)
+
+
+def _dispatch(args: list[str]) -> int:
+    """Run the command `args` (without the global options) and return its exit code."""
+    if args and _is_test_helper(args):
+        # `$MT_MEGATEST -test-status ...` / `megatest test step ...` from inside a test:
+        # answered without Typer or SQLAlchemy (megatest.engine.helpers).
+        from megatest.engine.helpers import run_helper
+
+        return run_helper(args)
+    legacy_action = None
+    if args and _is_legacy(args):
+        from megatest.cli.legacy import action_of, translate
+
+        legacy_action = action_of(args)
+        args = translate(args)
+        _say_translation(args)
+    if args[:2] == ["query", "config"] or args[2:4] == ["query", "config"]:
+        # Called from inside tests (`-show-config -section S -var V`): skip Typer.
+        from megatest.cli.query_config import fast_main
+
+        code = fast_main(args)
+        if code is not None:
+            return code
+    from megatest.cli.app import has_command, run_app
+
+    if legacy_action is not None and not has_command(args):
+        from megatest.errors import UsageError
+
+        raise UsageError(f"{legacy_action} is not supported by this version of megatest yet")
+    return run_app(args)
+
+
+def _say_translation(args: list[str]) -> None:
+    """At `-debug 2`, the sectioned command a legacy line became (to learn the new form)."""
+    from megatest import verbosity
+
+    if verbosity.shows(2):
+        import shlex
+
+        verbosity.detail(2, "as a sectioned command: megatest " + shlex.join(args))
+
+
+def _error_line(exc: Exception) -> str:
+    # what the system refused (permission, a file where a folder belongs, no space, a
+    # vanished directory) is the user's to fix: one line naming the file, not a traceback
+    text = os_error_line(exc) if isinstance(exc, OSError) else getattr(exc, "one_line", exc.__str__)()
+    return f"megatest: error: {text}"
 
 
 def os_error_line(exc: OSError) -> str:

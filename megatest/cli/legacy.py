@@ -21,6 +21,8 @@ class Action:
     options: dict[str, str] = field(default_factory=dict)
     # legacy positional words after the action flag become this option (e.g. `-m comment`)
     value_option: str | None = None
+    # options the sectioned command always gets for this action
+    adds: tuple[str, ...] = ()
 
 
 # `-q` quiets a run's progress display; for other actions it changes nothing.
@@ -38,7 +40,10 @@ ACTIONS: dict[str, Action] = {
     "-lock": Action(("runs", "lock")),
     "-unlock": Action(("runs", "unlock")),
     "-kill-runs": Action(("runs", "kill")),
-    "-list-runs": Action(("query", "runs"), value_option="--runname"),
+    "-rollup": Action(("runs", "rollup")),
+    "-list-runs": Action(("query", "runs"), value_option="--runname", adds=("--tests",)),
+    "-test-files": Action(("query", "test-files"), value_option="--files"),
+    "-test-paths": Action(("query", "test-paths")),
     "-show-config": Action(("query", "config")),
     "-show-runconfig": Action(("query", "runconfig")),
     "-show-keys": Action(("query", "keys")),
@@ -46,6 +51,7 @@ ACTIONS: dict[str, Action] = {
     "-list-db-targets": Action(("query", "db-targets")),
     "-test-status": Action(("test", "status")),
     "-step": Action(("test", "step"), value_option="--name"),
+    "-runstep": Action(("test", "runstep"), value_option="--name"),
     "-set-values": Action(("test", "set-values")),
     "-load-test-data": Action(("test", "load-data")),
     "-setlog": Action(("test", "setlog"), value_option="--path"),
@@ -57,7 +63,11 @@ ACTIONS: dict[str, Action] = {
     "-list-servers": Action(("server", "list")),
     "-cleanup-db": Action(("db", "cleanup")),
     "-rebuild-db": Action(("db", "migrate")),
+    # last: with -run it only says "wait" (a run always does); alone it waits on a run
+    "-run-wait": Action(("runs", "wait")),
 }
+# Actions that are plain flags when another action is on the line.
+_FLAG_WHEN_COMBINED = {"-run-wait": "--wait"}
 
 # Options with a value: legacy -> sectioned.
 VALUE_OPTIONS: dict[str, str] = {
@@ -81,7 +91,7 @@ VALUE_OPTIONS: dict[str, str] = {
     "-start-dir": "--area",
     "-area": "--area",
     "-transport": "--transport",
-    "-debug": "--debug",
+    "-logpro": "--logpro",
     "-o": "--output",
 }
 
@@ -92,7 +102,6 @@ FLAG_OPTIONS: dict[str, str] = {
     "-preclean": "--preclean",
     "-force": "--force",
     "-keep-records": "--keep-records",
-    "-run-wait": "--wait",
     "-no-cache": "--no-cache",
     "-repl": "--repl",
 }
@@ -103,7 +112,9 @@ IGNORED_FLAGS = {"-v", "-q", "-archive-target"}
 
 def action_of(argv: list[str]) -> str | None:
     """The action flag of a legacy line (`-run`, `-execute`, ...), if it has one."""
-    return next((a for a in argv if a in ACTIONS), None)
+    found = [a for a in argv if a in ACTIONS]
+    main = [a for a in found if a not in _FLAG_WHEN_COMBINED]
+    return main[0] if main else next(iter(found), None)
 
 
 def translate(argv: list[str]) -> list[str]:
@@ -127,6 +138,10 @@ def translate(argv: list[str]) -> list[str]:
             if action.value_option and i < len(argv) and not _is_option(argv[i]):
                 out += [action.value_option, argv[i]]
                 i += 1
+            continue
+        if word in _FLAG_WHEN_COMBINED:
+            out.append(_FLAG_WHEN_COMBINED[word])
+            i += 1
             continue
         if word in ACTIONS:
             raise UsageError(f"{action_flag} and {word} cannot be combined")
@@ -168,7 +183,7 @@ def translate(argv: list[str]) -> list[str]:
             raise UsageError(f"unknown legacy option {word!r} for {action_flag}")
         out.append(word)
         i += 1
-    return [*area_first, *action.command, *out]
+    return [*area_first, *action.command, *action.adds, *out]
 
 
 def _is_option(word: str) -> bool:

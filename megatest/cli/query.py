@@ -23,11 +23,13 @@ app = typer.Typer(no_args_is_help=True)
 
 
 def _register_run_queries() -> None:
-    # `query tests` reads run results; it lives with the run commands (megatest/cli/runs.py)
-    from megatest.cli.runs import query_runs, query_tests
+    # the queries of run results live in megatest/cli/query_runs.py
+    from megatest.cli.query_runs import query_runs, query_tests, test_files_cmd, test_paths_cmd
 
     app.command("runs")(query_runs)
     app.command("tests")(query_tests)
+    app.command("test-paths")(test_paths_cmd)
+    app.command("test-files")(test_files_cmd)
 
 
 _register_run_queries()
@@ -200,6 +202,13 @@ def _plan(loaded: Any, testpatt: str | None, tagexpr: str | None, modepatt: str 
     for warning in selection.warnings:
         diagnostics.append(Diagnostic(str(loaded.toppath), 0, warning))
     for name in selection.names:
+        error = selection.broken.get(name)
+        if error is not None:  # listed with the others, its error said (exit 2)
+            diagnostics.append(Diagnostic(error.path or "", error.line or 0, error.message))
+            plan["tests"].append({"name": name, "itemized": False, "items": [], "selected": False,
+                                  "waiton": [], "waitor": [], "mode": [], "priority": 0,
+                                  "tags": [], "error": error.one_line()})
+            continue
         cfg = load(name)
         items = cfg.items() if cfg.itemized else [NO_ITEM]
         wanted = [i.path for i in items if selection.item_wanted(name, i.path)]
@@ -225,7 +234,9 @@ def _plan_text(plan: dict[str, Any]) -> str:
     lines = [f"# target {plan['target'] or '(none)'}, test pattern {plan['testpatt']}"]
     for test in plan["tests"]:
         extra = f"  (waits on {' '.join(test['waiton'])})" if test["waiton"] else ""
-        if not test["selected"]:
+        if "error" in test:
+            extra += "  (its testconfig cannot be read)"
+        elif not test["selected"]:
             extra += "  (nothing selected)"
         lines.append(f"{test['name']}{extra}")
         lines.extend(f"  {path}" for path in test["items"])

@@ -236,24 +236,43 @@ def wait_cmd(
     target: TargetOption = None,
     runname: RunnameOption = None,
     testpatt: TestpattOption = None,
+    state: StateOption = None,
+    status: StatusOption = None,
     timeout: Annotated[
         float | None, typer.Option("--timeout", help="Give up after this many seconds (exit 1).")
     ] = None,
     area: AreaOption = None,
 ) -> None:
-    """Wait until nothing of the matching runs is running; exit 0 if every test passed."""
-    from megatest.engine.manage import matching_runs, matching_tests, outcome_code
+    """Wait until nothing of the matching runs is running; exit 0 if every test passed.
+
+    With --state/--status only the tests in those states/statuses are waited on. No matching
+    run: nothing to wait for (exit 0).
+    """
+    from megatest.engine.manage import has_database, matching_runs, matching_tests, outcome_code
     from megatest.engine.manage import wait as wait_for
     from megatest.store import open_store
 
-    sel = _selector(ctx, area, target, runname, testpatt)
+    sel = _selector(ctx, area, target, runname, testpatt, state, status)
     if not wait_for(sel, _say, timeout=timeout):
         raise typer.Exit(1)
     code = 0
-    with open_store(sel.area, create=False) as store:
-        for run in matching_runs(store, sel):
-            code = max(code, outcome_code(matching_tests(store, run, sel)))
+    if has_database(sel.area):
+        with open_store(sel.area, create=False) as store:
+            for run in matching_runs(store, sel, required=False):
+                code = max(code, outcome_code(matching_tests(store, run, sel)))
     raise typer.Exit(code)
+
+
+@app.command("rollup")
+def rollup_cmd(ctx: typer.Context, target: TargetOption = None, runname: RunnameOption = None,
+               area: AreaOption = None) -> None:
+    """Fill run TARGET/RUNNAME with the latest result of every test from the target's other
+    runs (rows, steps and data); the run is made when new."""
+    from megatest.engine.manage import rollup
+
+    sel = _selector(ctx, area, target, runname)
+    assert sel.target is not None and sel.runname is not None  # required by _selector
+    rollup(sel.area, sel.target, sel.runname, _say)
 
 
 @app.command("set-status")
@@ -285,79 +304,3 @@ def get_status_cmd(ctx: typer.Context, target: TargetOption = None,
     sel = _selector(ctx, area, target, runname)
     with open_store(sel.area, create=False) as store:
         typer.echo(matching_runs(store, sel)[0].status)
-
-
-def query_runs(
-    ctx: typer.Context,
-    target: Annotated[
-        str | None, typer.Option("--target", help="Target pattern, % is a wildcard (default: all).")
-    ] = None,
-    runname: Annotated[
-        str | None, typer.Option("--runname", help="Run name pattern, % is a wildcard (default: all).")
-    ] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="json or text.")] = "text",
-    area: AreaOption = None,
-) -> None:
-    """List the runs of the area: target, run name, state, status, pass/fail counts, times."""
-    import json
-    import time as _time
-
-    from megatest.cli.common import check_format
-    from megatest.store import open_store
-
-    check_format(fmt, ("json", "text"))
-    with open_store(resolve_area(ctx, area), create=False) as store:
-        runs = store.find_runs(target, runname)
-    rows = [run.as_dict() for run in runs]
-    if fmt == "json":
-        typer.echo(json.dumps(rows, indent=2))
-        return
-
-    def when(stamp: int | None) -> str:
-        return _time.strftime("%Y-%m-%d %H:%M:%S", _time.localtime(stamp)) if stamp else "-"
-
-    for r in rows:
-        lock = "  locked" if r["locked"] else ""
-        typer.echo(f"{r['id']:>5}  {r['target']}/{r['runname']:<20} {r['state']:<10} "
-                   f"{r['status']:<8} pass {r['pass_count']:<4} fail {r['fail_count']:<4} "
-                   f"{when(r['event_time'])} -> {when(r['end_time'])}{lock}")
-
-
-def query_tests(
-    ctx: typer.Context,
-    target: TargetOption = None,
-    runname: RunnameOption = None,
-    testpatt: TestpattOption = None,
-    state: StateOption = None,
-    status: StatusOption = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="json or text.")] = "text",
-    area: AreaOption = None,
-) -> None:
-    """List every test and item of matching runs: state, status, start, duration, comment, dir."""
-    import json
-    import time as _time
-
-    from megatest.cli.common import check_format
-    from megatest.engine.manage import matching_runs, matching_tests
-    from megatest.store import open_store
-
-    check_format(fmt, ("json", "text"))
-    sel = _selector(ctx, area, target, runname, testpatt, state, status)
-    rows = []
-    with open_store(sel.area, create=False) as store:
-        for run in matching_runs(store, sel):
-            for t in matching_tests(store, run, sel):
-                rows.append({
-                    "target": run.target, "runname": run.runname, "test": t.testname,
-                    "item": t.item_path, "state": t.state, "status": t.status,
-                    "start": t.event_time, "duration": t.run_duration or 0,
-                    "comment": t.comment or "", "rundir": t.rundir,
-                })
-    if fmt == "json":
-        typer.echo(json.dumps(rows, indent=2))
-        return
-    for r in rows:
-        start = _time.strftime("%Y-%m-%d %H:%M:%S", _time.localtime(r["start"])) if r["start"] else "-"
-        name = f"{r['test']}/{r['item']}" if r["item"] else r["test"]
-        typer.echo(f"{r['target']}/{r['runname']}  {name:<30} {r['state']:<12} {r['status']:<10} "
-                   f"{start}  {r['duration']:>5}s  {r['rundir']}  {r['comment']}")

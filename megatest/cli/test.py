@@ -15,13 +15,15 @@ app = typer.Typer(no_args_is_help=True)
 Opt = Annotated[str | None, typer.Option()]
 
 
-def _run(action: str, **opts: str | None) -> None:
+def _run(action: str, command: list[str] | None = None, **opts: str | None) -> None:
     from megatest.engine.helpers import run_helper
 
     argv = ["test", action]
     for key, value in opts.items():
         if value is not None:
-            argv += [f"--{key}", value]
+            argv += [f"--{key.replace('_', '-')}", value]
+    if command:
+        argv += ["--", *command]
     raise typer.Exit(run_helper(argv))
 
 
@@ -32,10 +34,21 @@ def status(
     comment: Annotated[str | None, typer.Option("--comment", "-m")] = None,
     category: Opt = None, variable: Opt = None, value: Opt = None, expected: Opt = None,
     tol: Opt = None, units: Opt = None,
+    setlog: Annotated[str | None, typer.Option(help="Also set the test's log file.")] = None,
+    toplog: Annotated[
+        str | None, typer.Option(help="Also set the top-level (parent) test's log file.")
+    ] = None,
+    first_err: Annotated[
+        str | None, typer.Option("--first-err", help="The first error seen (the comment when there is no --comment).")
+    ] = None,
+    first_warn: Annotated[
+        str | None, typer.Option("--first-warn", help="The first warning seen (likewise).")
+    ] = None,
 ) -> None:
     """Set the test's state and/or status (and optionally record one value)."""
     _run("status", state=state, status=status, comment=comment, category=category,
-         variable=variable, value=value, expected=expected, tol=tol, units=units)
+         variable=variable, value=value, expected=expected, tol=tol, units=units,
+         setlog=setlog, toplog=toplog, first_err=first_err, first_warn=first_warn)
 
 
 @app.command("step")
@@ -43,11 +56,29 @@ def step(
     name: Annotated[str, typer.Option(help="Step name.")],
     state: Annotated[str, typer.Option(help="start or end.")],
     status: Opt = None,
-    setlog: Annotated[str | None, typer.Option(help="The step's log file.")] = None,
+    setlog: Annotated[
+        str | None, typer.Option(help="The step's log file; it becomes the test's log too.")
+    ] = None,
     comment: Annotated[str | None, typer.Option("--comment", "-m")] = None,
 ) -> None:
     """Record a step row."""
     _run("step", name=name, state=state, status=status, setlog=setlog, comment=comment)
+
+
+@app.command("runstep", context_settings={"allow_interspersed_args": False})
+def runstep(
+    name: Annotated[str, typer.Option(help="Step name: its output goes to NAME.log.")],
+    command: Annotated[list[str], typer.Argument(help="The command: one word is shell text.")],
+    logpro: Annotated[
+        str | None, typer.Option(help="Judge NAME.log with these logpro rules (NAME.html).")
+    ] = None,
+    comment: Annotated[str | None, typer.Option("--comment", "-m")] = None,
+) -> None:
+    """Run a command as a step of this test: step rows, NAME.log, optional logpro.
+
+    Exit status: the command's (logpro's with --logpro), 3 for anything above 2.
+    """
+    _run("runstep", command=command, name=name, logpro=logpro, comment=comment)
 
 
 @app.command("set-values")
@@ -72,13 +103,13 @@ def load_data() -> None:
 @app.command("setlog")
 def setlog(path: Annotated[str, typer.Option(help="Log file, relative to the test directory.")]) -> None:
     """Set the test's main log file."""
-    _run("setlog", path=path)
+    _run("setlog", setlog=path)
 
 
 @app.command("set-toplog")
 def set_toplog(path: Annotated[str, typer.Option()]) -> None:
     """Set the top-level (parent) test's log file."""
-    _run("set-toplog", path=path)
+    _run("set-toplog", toplog=path)
 
 
 @app.command("comment")

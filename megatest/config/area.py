@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from megatest.errors import UsageError
 
 if TYPE_CHECKING:  # the reader loads on first use, so `find_area` stays cheap to import
+    from megatest.config.env_override import EnvOverrideSource
     from megatest.config.megatest_config import MegatestConfig
     from megatest.config.reader import Diagnostic
     from megatest.config.runconfigs import RunConfigs
@@ -65,7 +66,11 @@ class Area:
     env: dict[str, str]  # after the reads: env-override, fields, valueless keys exported
     target: str | None = None
     runconfigs: RunConfigs | None = None
+    # the environment before the reads: a test's own read of megatest.config starts from it
+    start_env: dict[str, str] | None = None
+    config_name: str = CONFIG_NAME
     _test_dirs: dict[str, Path] | None = field(default=None, init=False, repr=False)
+    _env_override: EnvOverrideSource | None = field(default=None, init=False, repr=False)
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -94,6 +99,20 @@ class Area:
         if self.runconfigs is not None:
             env.update(self.runconfigs.variables())
         return env
+
+    def env_override_source(self) -> EnvOverrideSource:
+        """How a test gets its `[env-override]` values (megatest.config read again in its
+        environment, when the section's text says the values can differ); made once."""
+        if self._env_override is None:
+            from megatest.config.env_override import EnvOverrideSource, scan_env_override
+
+            self._env_override = EnvOverrideSource(
+                toppath=str(self.toppath), config_name=self.config_name, target=self.target,
+                start_env=self.start_env if self.start_env is not None else self.env,
+                runner_env=self.env,
+                text=scan_env_override(str(self.toppath / self.config_name)),
+            )
+        return self._env_override
 
     def test_dirs(self) -> dict[str, Path]:
         """name -> test dir (scanned once per Area: runs read many testconfigs)."""
@@ -134,10 +153,11 @@ def open_area(
 
     top = locate_area(toppath, env, config_name)
     env = dict(os.environ) if env is None else env
+    start_env = dict(env)
     config = read_megatest_config(top, target=target, env=env, config_name=config_name)
     runconfigs = None
     if target is not None:
         keyvals = config.keyvals(target)
         env.update(keyvals)  # also when [fields] was the last section (the hook never ran)
         runconfigs = read_runconfigs(top, target, env=env, reqtarg=reqtarg)
-    return Area(top, config, dict(env), target, runconfigs)
+    return Area(top, config, dict(env), target, runconfigs, start_env, config_name)

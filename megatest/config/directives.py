@@ -47,9 +47,11 @@ def display(x: Any) -> str:
         return repr(x)  # CHICKEN prints flonums as 42.0 / 0.5 too
     if isinstance(x, list):
         return "(" + " ".join(display(e) for e in x) + ")"
-    if callable(x):
-        return "#<procedure>"
-    return str(x)  # e.g. the Scheme evaluator's unspecified value: "#<unspecified>"
+    # Values only the Scheme evaluator makes (pairs, symbols, characters, procedures, ...):
+    # its printer is imported only when a config produced one.
+    from megatest.scheme.printer import display as scheme_display
+
+    return scheme_display(x)
 
 
 class DirectiveError(Exception):
@@ -238,7 +240,8 @@ class Expander:
 
     def _scheme(self, arg: str, path: str, lineno: int) -> Any:
         # Imported here: few configs use #{scheme}, and every megatest run reads configs.
-        from megatest.config.scheme import SchemeContext, SchemeError, UnsupportedForm, evaluate
+        from megatest.config.scheme import SchemeContext, evaluate
+        from megatest.scheme import SchemeError, SchemeLimitError, UnboundName
 
         ctx = SchemeContext(
             env=self.env,
@@ -247,17 +250,24 @@ class Expander:
             args=self.args,
             config=self.config,
             lookup=self.lookup,
+            rget=self.rget,
         )
         try:
-            return evaluate(arg, ctx)
-        except UnsupportedForm as exc:
+            result = evaluate(arg, ctx)
+        except UnboundName as exc:
             raise ConfigError(
-                f"#{{scheme}}: unsupported form or name '{exc}' in: {arg.strip()}",
+                f"#{{scheme}}: unsupported form or name '{exc.name}' ({exc.message}) in: {arg.strip()}",
                 path=path,
                 line=lineno,
             ) from None
-        except (SchemeError, RecursionError) as exc:
+        except SchemeLimitError as exc:
+            raise ConfigError(f"#{{scheme}}: {exc.message} in: {arg.strip()}", path=path, line=lineno) from None
+        except SchemeError as exc:
             raise DirectiveError(str(exc)) from exc
+        finally:
+            if ctx.output:
+                self.warn(path, lineno, "#{scheme} output: " + "".join(ctx.output).rstrip("\n"))
+        return result
 
 
 def _has_fileno(stream: Any) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -148,25 +148,10 @@ def check_itemmap(mapping: str) -> None:
 def apply_itemmap(mapping: str, item_path: str) -> str:
     """Apply the map lines in order, each to the previous result, first match only,
     `\\1`..`\\9` in the replacement being back-references (string-substitute)."""
+    # the Scheme package's regex module is small; imported here so plain reads skip it
+    from megatest.scheme.regex import substitution
+
     result = item_path
     for regex, replacement in itemmap_rules(mapping):
-        result = _compile_map_regex(regex).sub(_expander(replacement), result, count=1)
+        result = _compile_map_regex(regex).sub(substitution(replacement), result, count=1)
     return result
-
-
-_BACKREF = re.compile(r"\\([0-9])")
-
-
-def _expander(replacement: str) -> Callable[[re.Match[str]], str]:
-    # Only \N is special; every other character (other backslashes too) is literal, which
-    # Python's own replacement syntax would not give us.
-    def expand(found: re.Match[str]) -> str:
-        def group(ref: re.Match[str]) -> str:
-            index = int(ref.group(1))
-            if index > (found.re.groups or 0):
-                return ""
-            return found.group(index) or ""
-
-        return _BACKREF.sub(group, replacement)
-
-    return expand

@@ -203,8 +203,10 @@ class MegatestConfig:
 
     def test_dirs(self) -> dict[str, Path]:
         """Valid tests: name -> dir (a subdirectory holding `testconfig`); the first search
-        directory providing a name wins. Sorted by name. A `testconfig` that is there but is
-        not a file (a folder, a dangling link) is a ConfigError, not a test that vanishes."""
+        directory providing a name wins. Sorted by name. A `testconfig` that is a folder or a
+        dangling link is a test all the same, whose read fails naming it (that test alone
+        fails, it does not vanish); any other non-file (a FIFO would block the read) is a
+        ConfigError."""
         found: dict[str, Path] = {}
         for folder in self.tests_paths:
             # names and os.path, not Path objects: an area may hold thousands of tests
@@ -217,14 +219,16 @@ class MegatestConfig:
                 if name in found:
                     continue
                 path = os.path.join(base, name, "testconfig")
-                if os.path.isfile(path):
+                if os.path.isfile(path) or os.path.isdir(path):
                     found[name] = folder / name
                 elif os.path.lexists(path):
-                    raise ConfigError(_not_a_testconfig(path), path=path)
+                    if os.path.exists(path):
+                        raise ConfigError(not_a_testconfig(path), path=path)
+                    found[name] = folder / name  # a dangling link
         return dict(sorted(found.items()))
 
 
-def _not_a_testconfig(path: str) -> str:
+def not_a_testconfig(path: str) -> str:
     """Why a `tests/<name>/testconfig` that exists is not a file the test can be read from."""
     if os.path.islink(path) and not os.path.exists(path):
         return f"testconfig is a link to a missing file ({os.readlink(path)}); fix or remove it"

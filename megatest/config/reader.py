@@ -169,6 +169,7 @@ class _Reader:
         toppath: str | None,
         target: str | None,
         args: Mapping[str, str],
+        rget: Callable[[str], Value | None] | None = None,
     ):
         self.cfg = cfg
         self.allow = allow
@@ -188,7 +189,7 @@ class _Reader:
                 raise ConfigError(f"invalid environ pattern {environ_patt!r}: {exc}") from None
         self.expander = Expander(
             lookup=cfg.lookup,
-            rget=self._rget,
+            rget=self._rget if rget is None else rget,
             env=cfg.env,
             cwd=cwd,
             toppath=toppath,
@@ -529,6 +530,7 @@ def read_config(
     post_section_procs: Sequence[tuple[str, PostSectionProc]] = (),
     into: Config | None = None,
     args: Mapping[str, str] | None = None,
+    rget: Callable[[str], Value | None] | None = None,
     _text: str | None = None,
 ) -> Config | None:
     """Read a config file (and its includes). Returns None when the file does not exist.
@@ -538,6 +540,8 @@ def read_config(
     "return-procs" ([system] -> Deferred), "return-string" (no #{} expansion, [system] -> cmd).
     env: read by getenv, written by exports, given to shells; None = a private os.environ copy.
     args: command-line options visible to #{scheme (args:get-arg "-x")}.
+    rget: what `#{rget VAR}` looks up (default: the target then `default` section of the
+    config being read, as in runconfigs.config).
     _text: read this text as if it were the file `path` (read_config_text).
     """
     fspath = os.fspath(path)
@@ -557,7 +561,7 @@ def read_config(
                 raise
             unreadable = exc
     cfg = _prepare(into, env, precreate)
-    reader = _Reader(cfg, allow, environ_patt, sections, cwd, toppath, target, args or {})
+    reader = _Reader(cfg, allow, environ_patt, sections, cwd, toppath, target, args or {}, rget)
     procs = _compile_procs(post_section_procs)
     if unreadable is not None:
         raise _cannot_read(unreadable, fspath, None)

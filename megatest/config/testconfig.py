@@ -27,9 +27,10 @@ from megatest.config.items import (
     itemmaps_from,
     lookup_itemmap,
 )
-from megatest.config.megatest_config import parse_number
+from megatest.config.megatest_config import not_a_testconfig, parse_number
 from megatest.config.patterns import hms_to_seconds, split_tags, split_ws
 from megatest.config.reader import Config, Diagnostic, read_config
+from megatest.config.rget import runconfigs_rget
 from megatest.errors import ConfigError
 
 TESTCONFIG_NAME = "testconfig"
@@ -43,7 +44,7 @@ _MODE_ALIASES = {"itemmatch": "itemwait"}
 SKIP_KEYS = ("prevrunning", "fileexists", "rundelay")
 
 # `stepname [{params}] command`: the {params} prefix is parsed and ignored.
-_STEP_RX = re.compile(r"(\{([^}]*)\}[ \t]*|)(.*)")
+_STEP_RX = re.compile(r"(\{([^}]*)\}[ \t]*|)(.*)", re.DOTALL)
 
 ReadMode = Literal["plan", "launch", "raw"]
 
@@ -275,15 +276,10 @@ def _ezsteps(section: Mapping[str, object], path: str) -> list[EzStep]:
     steps = []
     for step, value in section.items():
         text = _str(value) or ""
-        if "\n" in text:
-            # The original's step parser cannot match a multi-line value and fails at run
-            # time; refuse it at read time instead, with the fix in the message.
-            raise ConfigError(
-                f"[ezsteps] {step}: a step must be one line (join lines with a trailing \\)",
-                path=path,
-            )
+        # a multi-line value (continuation lines) is one script, its indentation kept as
+        # the reader's baseline rule gives it (the original's parser failed at run time)
         found = _STEP_RX.fullmatch(text)
-        assert found is not None  # the pattern matches any single line
+        assert found is not None  # the pattern matches any text
         steps.append(EzStep(step, found.group(3), found.group(2)))
     return steps
 
@@ -335,20 +331,33 @@ def read_testconfig(
     env = dict(os.environ) if env is None else env
     _set_testconfig_vars(env, top, name, runname, item)
     allow: bool | str = _ALLOW[mode]
-    config = read_config(
-        path,
-        allow=allow,
-        environ_patt=PRE_LAUNCH_ENV_PATT if allow else None,
-        env=env,
-        cwd=top if cwd is None else str(cwd),
-        toppath=top,
-        target=target,
-    )
+    try:
+        config = read_config(
+            path,
+            allow=allow,
+            environ_patt=PRE_LAUNCH_ENV_PATT if allow else None,
+            env=env,
+            cwd=top if cwd is None else str(cwd),
+            toppath=top,
+            target=target,
+            rget=runconfigs_rget(top, target, env),  # #{rget V}: the runconfigs value
+        )
+    except ConfigError:
+        _not_a_file(path)
+        raise
     if config is None:
+        _not_a_file(path)
         raise ConfigError(f"test {name!r} has no testconfig", path=path)
     # the caller's Path when it already names the real folder (a Path is immutable)
     same = type(test_dir) is _PATH_TYPE and str(test_dir) == folder
     return _build(name, test_dir if same else Path(folder), path, config, known_tests)  # type: ignore[arg-type]
+
+
+def _not_a_file(path: str) -> None:
+    """A `testconfig` that is there but is not a file (a folder, a dangling link): a
+    ConfigError saying so, the fix plain (looked at only once a read has failed)."""
+    if os.path.lexists(path) and not os.path.isfile(path):
+        raise ConfigError(not_a_testconfig(path), path=path)
 
 
 _PATH_TYPE = type(Path())

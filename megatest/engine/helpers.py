@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 LEGACY_ACTIONS = {
     "-test-status": "status",
     "-step": "step",
+    "-runstep": "runstep",
     "-set-values": "set-values",
     "-load-test-data": "load-data",
     "-setlog": "setlog",
@@ -39,12 +40,21 @@ LEGACY_ACTIONS = {
     "-summarize-items": "summarize-items",
 }
 ACTIONS = frozenset({*LEGACY_ACTIONS.values(), "comment"})
+# The order the original does the actions of one call in (`-step x ... -setlog f` writes the
+# step row, then points the test's log at f).
+ORDER = ("step", "load-data", "setlog", "set-toplog", "summarize-items", "runstep", "status",
+         "set-values", "comment")
 # actions whose value follows the flag directly (`-step NAME`, `-setlog FILE`)
-_VALUE_ACTIONS = {"step": "name", "setlog": "path", "set-toplog": "path"}
+_VALUE_ACTIONS = {"step": "name", "runstep": "name", "setlog": "setlog", "set-toplog": "toplog"}
 _OPTION_NAMES = {
     "state", "status", "category", "variable", "value", "expected", "tol", "units", "type",
-    "comment", "name", "path", "m", "setlog",
+    "comment", "name", "path", "m", "setlog", "toplog", "logpro", "first_err", "first_warn",
+    "data_comment",
 }
+# other spellings of an option: the original's help calls the expected value `expected_value`
+# and areas pass it so; `--first-err` is the sectioned form of `:first_err`
+_ALIASES = {"m": "comment", "expected_value": "expected", "path": "setlog",
+            "first-err": "first_err", "first-warn": "first_warn"}
 # A helper that writes the test's own state drops this file in the run directory, so the
 # runner reads the row back before writing a final status (instead of reading every row).
 SELF_STATUS_MARK = ".megatest-self-status"
@@ -52,54 +62,120 @@ DATA_FIELDS = ("category", "variable", "value", "expected", "tol", "units", "com
                "type")
 
 
+class HelperCall:
+    """One helper command line: its actions (in ORDER), options, and the command words of
+    `-runstep`."""
+
+    __slots__ = ("actions", "opts", "command")
+
+    def __init__(self, actions: tuple[str, ...], opts: dict[str, str], command: list[str]):
+        self.actions = actions
+        self.opts = opts
+        self.command = command
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, HelperCall) and (
+            (self.actions, self.opts, self.command) == (other.actions, other.opts, other.command))
+
+    def __repr__(self) -> str:
+        return f"HelperCall({self.actions!r}, {self.opts!r}, {self.command!r})"
+
+
 def legacy_action(argv: Sequence[str]) -> str | None:
-    """The helper action of a legacy command line, None when it is not a helper call."""
+    """The first helper action of a legacy command line, None when it is not a helper call."""
     if any(a in ("-run", "-runall", "-execute", "-remove-runs") for a in argv):
         return None
-    for word in argv:
-        if word in LEGACY_ACTIONS:
-            return LEGACY_ACTIONS[word]
+    actions = _legacy_actions(argv)
+    if actions:
+        return actions[0]
     if argv and argv[0] == "-m" and len(argv) == 2:
         return "comment"  # `-m text` alone: set the test's comment
     return None
 
 
-def parse(argv: Sequence[str]) -> tuple[str, dict[str, str]]:
-    """(action, options) from either form; `:opt v`, `-opt v` and `--opt v` are all accepted."""
+def _legacy_actions(argv: Sequence[str]) -> tuple[str, ...]:
+    present = {LEGACY_ACTIONS[w] for w in argv if w in LEGACY_ACTIONS}
+    if "runstep" in present:
+        # the words after `-runstep NAME` are the step's command: a `-step` among them is not
+        # an action of this call
+        present = {"runstep", *(a for a in present if a != "step" or _step_before_runstep(argv))}
+    return tuple(a for a in ORDER if a in present)
+
+
+def _step_before_runstep(argv: Sequence[str]) -> bool:
+    words = list(argv)
+    return "-step" in words and words.index("-step") < words.index("-runstep")
+
+
+def parse(argv: Sequence[str]) -> HelperCall:
+    """The call from either form; `:opt v`, `-opt v` and `--opt v` are all accepted."""
     words = list(argv)
     if words and words[0] == "test":
         if len(words) < 2 or words[1] not in ACTIONS:
             raise UsageError(f"unknown test helper {' '.join(words[:2])!r}")
-        action, rest = words[1], words[2:]
+        actions, rest = (words[1],), words[2:]
     else:
-        action = legacy_action(words) or ""
-        if not action:
+        actions = _legacy_actions(words)
+        if not actions and legacy_action(words) == "comment":
+            actions = ("comment",)
+        if not actions:
             raise UsageError("not a test helper call")
         rest = words
     opts: dict[str, str] = {}
+    command: list[str] = []
     i = 0
     while i < len(rest):
         word = rest[i]
-        if word in LEGACY_ACTIONS:
+        if word == "--" and "runstep" in actions:
+            command += rest[i + 1:]
+            break
+        if word in LEGACY_ACTIONS and LEGACY_ACTIONS[word] in actions:
             i += 1
             key = _VALUE_ACTIONS.get(LEGACY_ACTIONS[word])
-            if key and i < len(rest) and not rest[i].startswith(("-", ":")):
+            if key:
+                if i >= len(rest) or rest[i].startswith(("-", ":")):
+                    raise UsageError(f"{word} needs a value")
                 opts[key] = rest[i]
                 i += 1
             continue
-        name = word.lstrip("-:")
+        raw = word.lstrip("-:")
+        name = _ALIASES.get(raw, raw)
+        if raw == "path" and actions == ("set-toplog",):
+            name = "toplog"  # `test set-toplog --path F`
+        elif word == ":comment":
+            name = "data_comment"  # the value's comment; `-m` is the test's
         if word[:1] in "-:" and name in _OPTION_NAMES:
             if i + 1 >= len(rest):
                 raise UsageError(f"{word} needs a value")
-            opts["comment" if name == "m" else name] = rest[i + 1]
+            opts[name] = rest[i + 1]
             i += 2
             continue
-        if action == "comment" and "comment" not in opts:
+        if "runstep" in actions:
+            command.append(word)  # as the original: words it does not know make the command
+            i += 1
+            continue
+        if actions == ("comment",) and "comment" not in opts:
             opts["comment"] = word
             i += 1
             continue
         raise UsageError(f"unexpected {word!r} in a test helper call")
-    return action, opts
+    if "setlog" in opts and ("step" in actions or "status" in actions) and "setlog" not in actions:
+        # `-step x -setlog f`: the step's log, and (as the original) the test's log too
+        actions = tuple(a for a in ORDER if a in (*actions, "setlog"))
+    if "toplog" in opts and "set-toplog" not in actions:
+        actions = tuple(a for a in ORDER if a in (*actions, "set-toplog"))
+    if "runstep" in actions:
+        _check_runstep(opts.get("name", ""), command)
+    return HelperCall(actions, opts, command)
+
+
+def _check_runstep(name: str, command: Sequence[str]) -> None:
+    """Before anything is written: the step name makes a file name (NAME.log), and there must
+    be something to run."""
+    if not name or "/" in name or name in (".", ".."):
+        raise UsageError(f"-runstep needs a step name (NAME.log is its log), got {name!r}")
+    if not command:
+        raise UsageError(f"-runstep {name}: nothing to run (give the command after the step name)")
 
 
 @dataclass
@@ -109,6 +185,9 @@ class TestContext:
     test_id: int
     test_name: str
     item_path: str
+
+    def label(self) -> str:
+        return f"{self.test_name}/{self.item_path}" if self.item_path else self.test_name
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> TestContext:
@@ -152,32 +231,55 @@ def _area(env: Mapping[str, str]) -> str:
 
 
 def run_helper(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
-    """Do what the helper call asks; returns the exit code."""
+    """Do what the helper call asks; returns the exit code (`-runstep`: its command's)."""
     from megatest.store import open_run_writer
 
-    action, opts = parse(argv)
+    call = parse(argv)
+    opts = call.opts
     ctx = TestContext.from_env(os.environ if env is None else env)
+    code = 0
     # the run's writer alone: no main db, no store (a run calls helpers thousands of times)
     with open_run_writer(ctx.area, ctx.run_id) as writer:
-        if action == "status":
-            _status(writer, ctx, opts)
-        elif action == "step":
-            if "name" not in opts or "state" not in opts:
-                raise UsageError("-step needs a step name and :state start|end")
-            writer.add_step(ctx.test_id, opts["name"], opts["state"], opts.get("status", "n/a"),
-                            opts.get("setlog", ""), opts.get("comment", ""))
-        elif action == "set-values":
-            _check_data(opts)
-            writer.add_test_data(ctx.test_id, [{k: opts.get(k) for k in DATA_FIELDS}])
-        elif action == "load-data":
-            writer.add_test_data(ctx.test_id, read_csv_rows(sys.stdin.read()))
-        elif action == "comment":
-            writer.set_state_status(ctx.test_id, None, None, opts.get("comment", ""))
-        elif action in ("setlog", "set-toplog"):
-            _setlog(ctx, opts, top=action == "set-toplog", writer=writer)
-        elif action == "summarize-items":
-            _summarize(ctx)
-    return 0
+        for action in call.actions:
+            if action == "step":
+                if "name" not in opts or "state" not in opts:
+                    raise UsageError("-step needs a step name and :state start|end")
+                writer.add_step(ctx.test_id, opts["name"], opts["state"], opts.get("status", "n/a"),
+                                opts.get("setlog", ""), opts.get("comment", ""))
+                _say(f"step {opts['name']} {opts['state']} {opts.get('status', 'n/a')} of {ctx.label()}")
+            elif action == "runstep":
+                from megatest.engine.runstep import run_step
+
+                code = run_step(writer, ctx.test_id, opts, call.command)
+            elif action == "status":
+                _status(writer, ctx, opts)
+            elif action == "set-values":
+                if "status" not in call.actions:  # -test-status records the value itself
+                    _check_data(opts)
+                    writer.add_test_data(ctx.test_id, [_data_row(opts)])
+            elif action == "load-data":
+                writer.add_test_data(ctx.test_id, read_csv_rows(sys.stdin.read()))
+            elif action == "comment":
+                writer.set_state_status(ctx.test_id, None, None, opts.get("comment", ""))
+            elif action == "setlog":
+                _setlog(ctx, opts.get("setlog", ""), top=False, writer=writer)
+            elif action == "set-toplog":
+                _setlog(ctx, opts.get("toplog", ""), top=True, writer=writer)
+            elif action == "summarize-items":
+                _summarize(ctx)
+    return code
+
+
+def _say(message: str) -> None:
+    from megatest import verbosity
+
+    verbosity.detail(2, message)
+
+
+def _data_row(opts: Mapping[str, str], *, with_status: bool = True) -> dict[str, str | None]:
+    row = {k: opts.get(k) for k in DATA_FIELDS if with_status or k != "status"}
+    row["comment"] = opts.get("data_comment", opts.get("comment"))
+    return row
 
 
 def _status(writer: RunWriter, ctx: TestContext, opts: dict[str, str]) -> None:
@@ -187,14 +289,17 @@ def _status(writer: RunWriter, ctx: TestContext, opts: dict[str, str]) -> None:
         check_test_state(opts["state"], ctx.area)  # before anything is written
     if "value" in opts:
         _check_data(opts)
-        writer.add_test_data(ctx.test_id, [{k: opts.get(k) for k in DATA_FIELDS if k != "status"}])
+        writer.add_test_data(ctx.test_id, [_data_row(opts, with_status=False)])
     state = opts.get("state")
     status = opts.get("status")
     if status is not None:
         status = status_from_helper_arg(status)
-    if state is None and status is None and "comment" not in opts:
+    # :first_err / :first_warn say what went wrong; with no -m they are the test's comment
+    comment = opts.get("comment", opts.get("first_err", opts.get("first_warn")))
+    if state is None and status is None and comment is None:
         raise UsageError("-test-status needs :state and/or :status")
-    writer.set_state_status(ctx.test_id, state, status, opts.get("comment"))
+    writer.set_state_status(ctx.test_id, state, status, comment)
+    _say(f"{ctx.label()} set to {state or '-'}/{status or '-'}")
     _mark_self_status()
 
 
@@ -231,7 +336,9 @@ def _check_data(opts: Mapping[str, str]) -> None:
 def read_csv_rows(text: str) -> list[dict[str, str | None]]:
     """`-load-test-data` input: category,variable,value,expected,tol,units,comment,status,type."""
     rows = []
-    for fields in csv.reader(line for line in text.splitlines() if line.strip()):
+    lines = (line for line in text.splitlines() if line.strip())
+    for raw in csv.reader(lines, skipinitialspace=True):
+        fields = [f.strip() for f in raw]  # `perf, speed , 10`: the original trims each field
         padded = [*fields, *[""] * (len(DATA_FIELDS) - len(fields))][: len(DATA_FIELDS)]
         row: dict[str, str | None] = {k: (v if v != "" else None) for k, v in zip(DATA_FIELDS, padded, strict=True)}
         if not row["variable"]:
@@ -240,10 +347,9 @@ def read_csv_rows(text: str) -> list[dict[str, str | None]]:
     return rows
 
 
-def _setlog(ctx: TestContext, opts: Mapping[str, str], *, top: bool, writer: RunWriter) -> None:
-    path = opts.get("path") or opts.get("setlog")
+def _setlog(ctx: TestContext, path: str, *, top: bool, writer: RunWriter) -> None:
     if not path:
-        raise UsageError("-setlog needs a file name")
+        raise UsageError(f"{'-set-toplog' if top else '-setlog'} needs a file name")
     test_id = ctx.test_id
     if top:
         found = writer.test_id(ctx.test_name, "")

@@ -66,6 +66,7 @@ class LaunchContext:
             linktree=setup.linktree or "",
             megatest=self.megatest,
             env_override=list(self.area.config.env_override.items()),
+            env_override_source=self.area.env_override_source(),
             runconfig_default=list(runconfigs.section("default").items()) if runconfigs else [],
             runconfig_target=(
                 list(runconfigs.section(self.request.target).items()) if runconfigs else []

@@ -1,4 +1,5 @@
-"""Run management outside the runner: remove, set state/status, lock, kill, wait, status.
+"""Run management outside the runner: remove, set state/status, lock, kill, wait, status,
+roll-up of earlier results into a run, and the run directories of tests.
 
 Each works on the runs matching a target pattern and run-name pattern (LIKE with `%`, GLOB
 otherwise, as the original) and on the tests of those runs matching `--testpatt` and the
@@ -8,13 +9,15 @@ set-state-status (reference 1.14); `runs start` may still run into it.
 
 from __future__ import annotations
 
+import glob
 import os
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from megatest import verbosity
+from megatest.engine.clock import SYSTEM_CLOCK, Clock
 from megatest.engine.model import RUNNING_STATES
 from megatest.errors import MegatestError, UsageError
 from megatest.store import open_store
@@ -45,11 +48,23 @@ def split_list(value: str | None) -> tuple[str, ...]:
     return tuple(v for v in (value or "").split(",") if v)
 
 
-def matching_runs(store: Store, sel: Selector) -> list[RunRecord]:
+def matching_runs(store: Store, sel: Selector, *, required: bool = True) -> list[RunRecord]:
+    """Runs matching the selector; none is a UsageError when `required`."""
     runs = store.find_runs(sel.target, sel.runname)
-    if not runs:
-        raise UsageError(f"no run matches target {sel.target!r} and run name {sel.runname!r}")
+    if not runs and required:
+        raise UsageError(no_run_line(sel))
     return runs
+
+
+def no_run_line(sel: Selector) -> str:
+    return f"no run matches target {sel.target!r} and run name {sel.runname!r}"
+
+
+def has_database(area: Path) -> bool:
+    """The area has a store to read (or a legacy one that the store will ask to convert)."""
+    from megatest.store import paths
+
+    return paths.main_db(area).is_file() or paths.legacy_db(area).is_file()
 
 
 def matching_tests(store: Store, run: RunRecord, sel: Selector) -> list[TestRecord]:
@@ -117,8 +132,14 @@ def remove(sel: Selector, say: Callable[[str], None], keep_records: bool = False
 
     removed = 0
     refused: list[str] = []
+    if not has_database(sel.area):
+        say(f"{no_run_line(sel)}: nothing to remove")  # a new area: release scripts clean first
+        return 0
     with open_store(sel.area, create=False) as store:
-        for run in matching_runs(store, sel):
+        runs = matching_runs(store, sel, required=False)
+        if not runs:
+            say(f"{no_run_line(sel)}: nothing to remove")
+        for run in runs:
             if run.locked:
                 say(f"run {run.target}/{run.runname} is locked: left alone")
                 continue
@@ -145,6 +166,7 @@ def remove(sel: Selector, say: Callable[[str], None], keep_records: bool = False
                     continue
                 if not keep_records:
                     store.set_test_state_status(run.id, test.id, "DELETED", "n/a")
+                verbosity.detail(2, f"removed {run.target}/{run.runname} {test.fullname}")
                 removed += 1
             if not keep_records and not store.get_tests(run.id):
                 store.remove_run(run.id)
@@ -169,7 +191,8 @@ def request_kill(sel: Selector, say: Callable[[str], None]) -> int:
     return count
 
 
-def kill_and_wait(sel: Selector, say: Callable[[str], None], timeout: float = 15.0) -> bool:
+def kill_and_wait(sel: Selector, say: Callable[[str], None], timeout: float = 15.0,
+                  clock: Clock = SYSTEM_CLOCK) -> bool:
     """Request the kill and, with a timeout, wait until nothing runs.
 
     The request is repeated while waiting: a runner writing a test's state at the moment the
@@ -178,33 +201,138 @@ def kill_and_wait(sel: Selector, say: Callable[[str], None], timeout: float = 15
     request_kill(sel, say)
     if timeout <= 0:
         return True
-    deadline = time.monotonic() + timeout
-    while not wait(sel, say, timeout=1.0, interval=0.25, quiet=True):
-        if time.monotonic() >= deadline:
-            wait(sel, say, timeout=0)
+    deadline = clock.monotonic() + timeout
+    while not wait(sel, say, timeout=1.0, interval=0.25, quiet=True, clock=clock):
+        if clock.monotonic() >= deadline:
+            wait(sel, say, timeout=0, clock=clock)
             return False
         request_kill(sel, lambda _line: None)
     return True
 
 
 def wait(sel: Selector, say: Callable[[str], None], timeout: float | None = None,
-         interval: float = 1.0, quiet: bool = False) -> bool:
-    """Block until nothing of the matching runs runs (no runner, no running test)."""
-    deadline = None if timeout is None else time.monotonic() + timeout
+         interval: float = 1.0, quiet: bool = False, clock: Clock = SYSTEM_CLOCK) -> bool:
+    """Block until nothing of the matching runs runs (no runner, no running test); False when
+    `timeout` seconds passed first. No matching run: nothing to wait for (as the original).
+    The first busy look is said once (unless quiet), every look at `-debug 2`."""
+    deadline = None if timeout is None else clock.monotonic() + timeout
+    told = quiet
     while True:
-        busy = []
-        with open_store(sel.area, create=False) as store:
-            for run in matching_runs(store, sel):
-                running = [t for t in matching_tests(store, run, sel) if t.state in RUNNING_STATES]
-                if running or store.runner_alive(run.id):
-                    busy.append(f"{run.target}/{run.runname}: {len(running)} running")
+        busy = busy_runs(sel)
         if not busy:
             return True
-        if deadline is not None and time.monotonic() >= deadline:
+        line = "waiting for " + "; ".join(busy)
+        if not told:
+            say(line)
+            told = True
+        verbosity.detail(2, line)
+        if deadline is not None and clock.monotonic() >= deadline:
             if not quiet:
                 say("still busy: " + "; ".join(busy))
             return False
-        time.sleep(interval)
+        clock.sleep(interval)
+
+
+def busy_runs(sel: Selector) -> list[str]:
+    """`target/runname: N running` for each matching run that a runner holds or that has
+    running tests among the selected ones."""
+    busy = []
+    if not has_database(sel.area):
+        return busy
+    with open_store(sel.area, create=False) as store:
+        for run in matching_runs(store, sel, required=False):
+            running = [t for t in matching_tests(store, run, sel) if t.state in RUNNING_STATES]
+            if running or store.runner_alive(run.id):
+                busy.append(f"{run.target}/{run.runname}: {len(running)} running")
+    return busy
+
+
+def rollup(area: Path, target: str, runname: str, say: Callable[[str], None]) -> int:
+    """Fill run TARGET/RUNNAME (made when new) with the youngest result of every test and item
+    from the other runs of the same target: its row, steps and data. A test whose youngest
+    result is already the run's own is left; an itemized test's top row is rolled up from its
+    items, as in any run. Returns the number of rows copied."""
+    if "%" in target or "*" in target:
+        raise UsageError(f"--target {target!r}: rolling up needs one target, not a pattern")
+    with open_store(area, create=False) as store:
+        parts = target.split("/")
+        if len(parts) != len(store.keys) or not all(parts):
+            raise UsageError(f"--target {target!r}: give one value for each of {'/'.join(store.keys)}")
+        run_id = store.get_or_create_run(dict(zip(store.keys, parts, strict=True)), runname)
+        if store.runner_alive(run_id):
+            raise UsageError(f"run {target}/{runname} is running; roll up into it once it ended")
+        youngest = _youngest_results(store, target, run_id)
+        itemized = {name for name, item in youngest if item}
+        copied = 0
+        # items before top rows: an item registers its parent, whose roll-up it then drives
+        for (name, item), (source_run, rec) in sorted(youngest.items(), key=lambda kv: (kv[0][1] == "", kv[0])):
+            if source_run == run_id or (item == "" and name in itemized):
+                continue
+            _copy_test(store, source_run, rec, run_id)
+            verbosity.detail(2, f"rolled up {rec.fullname} from run id {source_run}")
+            copied += 1
+        store.rollup_run(run_id)
+    say(f"rolled up {copied} test(s) into {target}/{runname}")
+    return copied
+
+
+def _youngest_results(store: Store, target: str, run_id: int) -> dict[tuple[str, str], tuple[int, TestRecord]]:
+    """(testname, item_path) -> (run id, row) of the youngest row among the target's runs.
+    Rows of the same second: the later run's wins, and the rolled-up run's own (read last)
+    over all, so a test copied before is not copied again."""
+    runs = [r for r in store.find_runs(target, None) if r.target == target]  # oldest first
+    runs.sort(key=lambda r: r.id == run_id)
+    youngest: dict[tuple[str, str], tuple[int, TestRecord]] = {}
+    for run in runs:
+        for rec in store.get_tests(run.id):
+            key = (rec.testname, rec.item_path)
+            held = youngest.get(key)
+            if held is None or (rec.event_time or 0) >= (held[1].event_time or 0):
+                youngest[key] = (run.id, rec)
+    return youngest
+
+
+def _copy_test(store: Store, source_run: int, rec: TestRecord, run_id: int) -> None:
+    test_id = store.get_or_create_test(run_id, rec.testname, rec.item_path)
+    data = store.get_test_data(source_run, rec.id)
+    if data:
+        store.add_test_data(run_id, test_id, [
+            {"category": d.category, "variable": d.variable, "value": d.value,
+             "expected": d.expected, "tol": d.tol, "units": d.units, "comment": d.comment,
+             "status": d.status, "type": d.type} for d in data])
+    for step in store.get_steps(source_run, rec.id):
+        store.add_step(run_id, test_id, step.stepname, step.state, step.status, step.logfile,
+                       step.comment, event_time=step.event_time)
+    # the row last: the data's roll-up must not change the status copied
+    store.set_test_state_status(run_id, test_id, rec.state, rec.status, rec.comment)
+    store.update_test_fields(
+        run_id, test_id, host=rec.host, cpuload=rec.cpuload, diskfree=rec.diskfree,
+        uname=rec.uname, rundir=rec.rundir, shortdir=rec.shortdir, run_duration=rec.run_duration,
+        final_logf=rec.final_logf, event_time=rec.event_time, attemptnum=rec.attemptnum,
+        fail_count=rec.fail_count, pass_count=rec.pass_count)
+
+
+def selected_run_dirs(sel: Selector) -> list[str]:
+    """The run directories of the selected tests: run by run, youngest test first (as the
+    original's -test-paths). Tests without a run directory are left out."""
+    if not has_database(sel.area):
+        return []
+    paths: list[str] = []
+    with open_store(sel.area, create=False) as store:
+        for run in matching_runs(store, sel, required=False):
+            tests = sorted(matching_tests(store, run, sel), key=lambda t: -(t.event_time or 0))
+            paths += [t.rundir for t in tests if t.rundir and t.rundir not in ("n/a", "/tmp/badname")]
+    return paths
+
+
+def selected_files(sel: Selector, pattern: str) -> list[str]:
+    """Files matching the glob `pattern` inside the selected tests' run directories, in the
+    order of selected_run_dirs (each directory's matches sorted)."""
+    found: list[str] = []
+    for folder in selected_run_dirs(sel):
+        if os.path.isdir(folder):
+            found += sorted(glob.glob(os.path.join(glob.escape(folder), pattern)))
+    return found
 
 
 def outcome_code(tests: list[TestRecord]) -> int:

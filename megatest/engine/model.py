@@ -18,9 +18,13 @@ OK_STATUSES = frozenset({"PASS", "WARN", "CHECK", "WAIVED", "SKIP"})
 RUNNING_STATES = frozenset({"LAUNCHED", "REMOTEHOSTSTART", "RUNNING"})
 # States after which a row will not change again unless someone reruns it.
 ENDED_STATES = frozenset({"COMPLETED", "INCOMPLETE", "KILLED", "ARCHIVED", "STUCK", "DELETED"})
+# The NOT_STARTED status of a test whose testconfig cannot be read (the original stopped the
+# whole run instead): the comment holds the reader's `file:line: message`.
+CONFIG_ERROR = "CONFIG_ERROR"
 # NOT_STARTED statuses the scheduler writes when it gives up on a test (reference 1.9).
 CASUALTY_STATUSES = frozenset(
-    {"PREQ_FAIL", "PREQ_DISCARDED", "BLOCKED", "TEN_STRIKES", "TIMED_OUT", "ZERO_ITEMS", "KILLED"}
+    {"PREQ_FAIL", "PREQ_DISCARDED", "BLOCKED", "TEN_STRIKES", "TIMED_OUT", "ZERO_ITEMS", "KILLED",
+     CONFIG_ERROR}
 )
 # Modes of `[requirements] mode`.
 MODES = frozenset({"normal", "toplevel", "itemwait", "itemmatch", "exclusive"})
@@ -45,6 +49,8 @@ class TestPlan:
     `item_wanted` filters item paths by the test pattern. `itemmap(waiton, path)` maps this
     test's item path onto the waiton's ([itemmap] / [requirements] itemmap, reference 1.8).
     `payload` is whatever the driver needs to launch it (the test config); never looked at here.
+    `config_error` is why its testconfig could not be read: such a test is never queued, its
+    row says why (NOT_STARTED/CONFIG_ERROR) and its dependants follow the PREQ rules.
     """
 
     __test__ = False  # not a pytest class
@@ -58,6 +64,7 @@ class TestPlan:
     item_wanted: Callable[[str], bool] = field(default=lambda path: True)
     itemmap: Callable[[str, str], str] | None = None
     payload: object = None
+    config_error: str | None = None
 
     @property
     def itemwait(self) -> bool:

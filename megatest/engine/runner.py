@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING
 
 from megatest.engine.history import PastRuns
 from megatest.engine.load import AreaLoad, over_maxload
-from megatest.engine.model import RUNNING_STATES, Key, full_name
+from megatest.engine.model import CONFIG_ERROR, RUNNING_STATES, Key, full_name
 from megatest.engine.preparer import PreparationFailed
 from megatest.engine.run_events import RunEnd, RunListener, TestChange
 from megatest.engine.summary import RunOutcome, summarize
 from megatest.engine.workareas import PREFETCH_MAX, WorkAreas
-from megatest.errors import MegatestError, StoreWriteError
+from megatest.errors import ConfigError, MegatestError, StoreWriteError
 from megatest.launch.base import JobLost
 
 if TYPE_CHECKING:
@@ -327,6 +327,9 @@ class Runner:
                 self.reporter.write(ref, "COMPLETED", "SKIP", reason)
                 return
             self.reporter.write(ref, "LAUNCHED", "n/a", "")
+        except ConfigError as exc:  # its testconfig, read with the item's values, is bad
+            self.reporter.write(ref, "NOT_STARTED", CONFIG_ERROR, exc.one_line())
+            return
         except (MegatestError, OSError) as exc:
             self._launch_failed(ref, exc)
             return

@@ -11,7 +11,9 @@ expanded statically at once and deferred items only once the parent's prerequisi
 priority ordering (higher first). Differences, on purpose: a job whose prerequisites can never
 be met is blocked at once with a reason (no KEEP_TRYING/TEN_STRIKES), and a queue left with
 nothing running and nothing launchable (a waiton cycle) ends with every remaining job BLOCKED
-instead of spinning forever.
+instead of spinning forever, and a test whose testconfig cannot be read (or whose deferred
+items fail to read) is NOT_STARTED/CONFIG_ERROR with the reader's message, not the end of
+the run.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 
 from megatest.engine import prereqs
 from megatest.engine.model import (
+    CONFIG_ERROR,
     Blocked,
     Item,
     Key,
@@ -32,6 +35,7 @@ from megatest.engine.model import (
     TestPlan,
     full_name,
 )
+from megatest.errors import ConfigError
 
 Rollup = Callable[[Sequence[Row]], Row]
 
@@ -314,7 +318,9 @@ class Scheduler:
     # ----------------------------------------------------------------- building the queue
 
     def _admit(self, plan: TestPlan) -> None:
-        if plan.items is None:
+        if plan.config_error is not None:
+            self._admit_unreadable(plan, plan.config_error)
+        elif plan.items is None:
             self._admit_job(plan, (plan.name, ""), None)
         elif callable(plan.items):
             self._gates[plan.name] = plan
@@ -323,6 +329,17 @@ class Scheduler:
         else:
             self._register_top(plan)
             self._expand(plan, plan.items)
+
+    def _admit_unreadable(self, plan: TestPlan, reason: str) -> None:
+        """A test whose testconfig cannot be read: its row says why, at once. A result the
+        rerun rules keep (it passed before the config broke) stays as it is."""
+        key = (plan.name, "")
+        row = self.rows.get(key)
+        if row is None:
+            self._pending.register.append((key, None))
+        elif not row.casualty and not self._should_run(key, row):
+            return
+        self._block(key, CONFIG_ERROR, reason)
 
     def _register_top(self, plan: TestPlan) -> None:
         key = (plan.name, "")
@@ -338,7 +355,13 @@ class Scheduler:
         if verdict.met:
             del self._gates[plan.name]
             assert callable(plan.items)
-            self._expand(plan, plan.items())
+            try:
+                items = plan.items()
+            except ConfigError as exc:  # read again at launch, the testconfig failed
+                self._finish(plan.name)
+                self._block((plan.name, ""), CONFIG_ERROR, exc.one_line())
+                return
+            self._expand(plan, items)
             self._finish(plan.name)
         elif verdict.blocked:
             del self._gates[plan.name]

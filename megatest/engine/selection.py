@@ -5,6 +5,11 @@ AND `--testpatt` (test part only), then every waiton/waitor of a selected test i
 transitively; each pulled-in waiton extends the pattern (`B/x%` with B waiting on A also
 selects `A/x%`, through B's itemmap for A), and exact names in the pattern are "required":
 such a test runs all of its items.
+
+A testconfig is read only when selection needs it: the pattern is applied to the folder
+names first, so a test it leaves out is never read. One that cannot be read (ConfigError)
+does not stop the selection: it is kept in `broken` with its error, selected as its name
+says (under `--tagexpr` too, since its tags cannot be known), with no waitons of its own.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from megatest.config.patterns import (
     match_test,
     patt_list_match,
 )
+from megatest.errors import ConfigError
 
 
 class TestDef(Protocol):
@@ -44,6 +50,7 @@ class Selection:
     required: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     waitons: dict[str, list[str]] = field(default_factory=dict)  # valid waitons per test
+    broken: dict[str, ConfigError] = field(default_factory=dict)  # selected, unreadable
 
     def item_wanted(self, test: str, item_path: str) -> bool:
         return match_test(self.testpatt, test, item_path, self.required)
@@ -57,17 +64,21 @@ def select_tests(
 ) -> Selection:
     """Resolve the run's tests. `load(name)` reads a testconfig (raising ConfigError if bad)."""
     known = set(all_names)
-    names = list(all_names)
-    if tagexpr:
-        names = [n for n in names if any(patt_list_match(tag, tagexpr) for tag in load(n).tags)]
-    chosen = filter_test_names(names, testpatt)
     selection = Selection(names=[], testpatt=testpatt)
+    read = _Reader(load, selection.broken)
+    # the pattern first (it needs nothing but the names), then the tags: the same AND
+    chosen = filter_test_names(all_names, testpatt)
+    if tagexpr:
+        chosen = [n for n in chosen if read.tagged(n, tagexpr)]
     selection.required = exact_test_names(testpatt, known)
     selected = dict.fromkeys(chosen)
     queue = list(chosen)
     while queue:
         name = queue.pop(0)
-        test = load(name)
+        test = read(name)
+        if test is None:
+            selection.waitons[name] = []
+            continue
         waitons = _valid(name, test.waiton, known, selection.warnings, "waiton")
         selection.waitons[name] = waitons
         waitors = _valid(name, test.waitor, known, selection.warnings, "waitor")
@@ -76,13 +87,39 @@ def select_tests(
                 continue
             selected[other] = None
             queue.append(other)
-            selection.required.append(f"{other}/" if load(other).itemized else other)
+            other_test = read(other)
+            itemized = other_test is not None and other_test.itemized
+            selection.required.append(f"{other}/" if itemized else other)
             selection.testpatt = extend_test_patterns(
                 selection.testpatt, name, other, test.itemmap_for(other)
             )
     order = {n: i for i, n in enumerate(all_names)}
     selection.names = sorted(selected, key=order.__getitem__)
     return selection
+
+
+class _Reader:
+    """`load` that answers None for a testconfig that cannot be read, its error kept (each
+    test is tried once: the reader's message is said once, and a broken file not reread)."""
+
+    def __init__(self, load: Callable[[str], TestDef], broken: dict[str, ConfigError]):
+        self.load = load
+        self.broken = broken
+
+    def __call__(self, name: str) -> TestDef | None:
+        if name in self.broken:
+            return None
+        try:
+            return self.load(name)
+        except ConfigError as exc:
+            self.broken[name] = exc
+            return None
+
+    def tagged(self, name: str, tagexpr: str) -> bool:
+        """Any tag matching; a test whose tags cannot be read is kept, to say it is broken
+        (left out, it would vanish from the run without a word)."""
+        test = self(name)
+        return test is None or any(patt_list_match(tag, tagexpr) for tag in test.tags)
 
 
 def _valid(

@@ -93,7 +93,7 @@ def open_session(area: Area, request: RunRequest, store: Store, run_id: int,
         if not request.quiet:
             print(f"megatest: no tests match {testpatt!r}", file=out)
         return None
-    _write_test_meta(store, configs, selection.names)
+    _write_test_meta(store, configs, [n for n in selection.names if n not in selection.broken])
     records = store.get_tests(run_id)
     if not records:
         _pre_hook(ctx)
@@ -127,26 +127,35 @@ def _testpatt(area: Area, request: RunRequest) -> str | None:
 
 
 def _plans(ctx: LaunchContext, configs: TestConfigs, selection: Selection) -> list[TestPlan]:
-    plans = []
-    for name in selection.names:
-        cfg = configs(name)
-        items: object = None
-        if cfg.itemized:
+    return [_plan(ctx, configs, selection, name) for name in selection.names]
+
+
+def _plan(ctx: LaunchContext, configs: TestConfigs, selection: Selection, name: str) -> TestPlan:
+    """One test's plan; a testconfig that cannot be read (or whose static items cannot be
+    expanded) gives a plan the scheduler marks NOT_STARTED/CONFIG_ERROR, never launched."""
+    from megatest.errors import ConfigError
+
+    broken = selection.broken.get(name)
+    if broken is not None:
+        return TestPlan(name=name, config_error=broken.one_line())
+    cfg = configs(name)
+    items: object = None
+    if cfg.itemized:
+        try:
             items = _deferred_items(ctx, name) if cfg.items_deferred else cfg.items()
-        plans.append(
-            TestPlan(
-                name=name,
-                waitons=tuple(selection.waitons.get(name, cfg.waiton)),
-                modes=frozenset(cfg.modes),
-                priority=int(cfg.priority),
-                jobgroup=cfg.jobgroup,
-                items=items,  # type: ignore[arg-type]
-                item_wanted=lambda path, n=name: selection.item_wanted(n, path),
-                itemmap=cfg.map_item_path if cfg.itemmaps else None,
-                payload=cfg,
-            )
-        )
-    return plans
+        except ConfigError as exc:
+            return TestPlan(name=name, config_error=exc.one_line())
+    return TestPlan(
+        name=name,
+        waitons=tuple(selection.waitons.get(name, cfg.waiton)),
+        modes=frozenset(cfg.modes),
+        priority=int(cfg.priority),
+        jobgroup=cfg.jobgroup,
+        items=items,  # type: ignore[arg-type]
+        item_wanted=lambda path, n=name: selection.item_wanted(n, path),
+        itemmap=cfg.map_item_path if cfg.itemmaps else None,
+        payload=cfg,
+    )
 
 
 def _deferred_items(ctx: LaunchContext, name: str) -> Callable[[], list]:

@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
+from megatest.config.env_override import PER_TEST_NAMES
 from megatest.errors import ConfigError
 
 # Written commented out in the snapshots: they belong to whoever sources the file.
@@ -26,6 +27,26 @@ SNAPSHOT_COMMENTED = frozenset(
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # values `echo` returns unchanged: nothing the shell would expand, split or interpret
 _ECHO_LITERAL = re.compile(r"[A-Za-z0-9_./:,=+@%^-]*")
+
+
+class EnvOverrideSource(Protocol):
+    """Where a test's `[env-override]` values come from when they depend on its environment
+    (megatest.config read again: `megatest.config.env_override.EnvOverrideSource`)."""
+
+    @property
+    def dynamic(self) -> bool:
+        """False: the values are the runner's read, whatever the environment."""
+        ...
+
+    @property
+    def start_env(self) -> Mapping[str, str]: ...
+
+    @property
+    def runner_env(self) -> Mapping[str, str]: ...
+
+    def depends_on(self, names: Iterable[str]) -> bool: ...
+
+    def read(self, env: dict[str, str]) -> list[tuple[str, str]]: ...
 
 
 class OrderedEnv(dict[str, str]):
@@ -65,6 +86,8 @@ class TestEnvInputs:
     cmdinfo: str | None = None  # MT_CMDINFO
     debug_mode: str | None = None  # MT_DEBUG_MODE
     extra: Mapping[str, str] = field(default_factory=dict)  # appended last (engine-specific)
+    # set: `env_override` is read again for the run or the test (see EnvOverrideResolver)
+    env_override_source: EnvOverrideSource | None = None
 
     @property
     def target(self) -> str:
@@ -77,6 +100,12 @@ class TestEnvInputs:
         copy = object.__new__(self.__class__)
         copy.__dict__.update(self.__dict__)
         copy.run_dir = run_dir
+        return copy
+
+    def with_env_override(self, pairs: Sequence[tuple[str, str]]) -> TestEnvInputs:
+        """A copy (as with_run_dir) whose `env_override` is `pairs`."""
+        copy = self.with_run_dir(self.run_dir)
+        copy.env_override = pairs
         return copy
 
     @property
@@ -137,6 +166,76 @@ def shell_echo_values(
             f"{len(pairs)} values (exit {proc.returncode})"
         )
     return [(k, v) for (k, _), v in zip(pairs, values, strict=True)]
+
+
+def reread_env(source: EnvOverrideSource, inputs: TestEnvInputs, *, per_test: bool) -> dict[str, str]:
+    """The environment a test's `-execute` reads megatest.config in, in the original: the
+    runner's start environment with what the runner exported (link tree, keys, run name,
+    area, target, runconfigs variables as written), what was exported around the launch
+    (`per_test`: test name, item path and variables, run dir, item info and the test's own
+    [pre-launch-env-overrides]) and what `-execute` sets first. The runner's own `[env-override]`
+    values are not in it, so a value built on itself (`PATH #{getenv PATH}:/x`) is applied once."""
+    env = dict(source.start_env)
+    if inputs.linktree:
+        env["MT_LINKTREE"] = inputs.linktree
+    env.update(inputs.keyvals)
+    env["MT_RUNNAME"] = inputs.runname
+    env["MT_RUN_AREA_HOME"] = inputs.toppath
+    env["MT_TARGET"] = inputs.target
+    env.update(inputs.runconfig_default)
+    env.update(inputs.runconfig_target)
+    if per_test:
+        runner_env = source.runner_env
+        env.update((k, v) for k, v in inputs.base_env.items() if runner_env.get(k) != v)
+        env["MT_TEST_NAME"] = inputs.test_name
+        env["MT_ITEMPATH"] = inputs.item_path
+        env.update(inputs.item_vars)
+        env["MT_TEST_RUN_DIR"] = inputs.run_dir
+        env["MT_ITEM_INFO"] = item_info(inputs.item_vars)
+    if inputs.cmdinfo is not None:
+        env["MT_CMDINFO"] = inputs.cmdinfo
+    env["MT_TESTSUITENAME"] = inputs.area_name
+    return env
+
+
+class EnvOverrideResolver:
+    """A run's `[env-override]` values as the original's tests see them.
+
+    The values come from megatest.config read again (EnvOverrideSource) in the environment
+    reread_env gives: once per run when no value can read a per-test variable (so the run's
+    tests keep sharing one environment template), else once per test. A source whose
+    section has no variable, command or directive is not read again at all."""
+
+    def __init__(self) -> None:
+        self._run_values: dict[tuple, list[tuple[str, str]]] = {}
+
+    def resolve(self, inputs: TestEnvInputs) -> tuple[TestEnvInputs, bool]:
+        """`inputs` with the test's `env_override`, and whether it is the test's own (True:
+        its environment is built on its own, not from the run's template)."""
+        source = inputs.env_override_source
+        if source is None or not source.dynamic:
+            return inputs, False
+        if self._per_test(source, inputs):
+            values = source.read(reread_env(source, inputs, per_test=True))
+            return inputs.with_env_override(values), True
+        key = (inputs.runname, tuple(inputs.keyvals), inputs.linktree, inputs.toppath,
+               tuple(inputs.runconfig_default), tuple(inputs.runconfig_target), inputs.cmdinfo,
+               inputs.area_name)
+        values = self._run_values.get(key)
+        if values is None:
+            values = self._run_values[key] = source.read(reread_env(source, inputs, per_test=False))
+        return inputs.with_env_override(values), False
+
+    @staticmethod
+    def _per_test(source: EnvOverrideSource, inputs: TestEnvInputs) -> bool:
+        """True when a value can read something that is this test's own: a per-test MT_
+        variable, an item variable, or a variable exported for this test alone."""
+        if source.depends_on(PER_TEST_NAMES) or source.depends_on(k for k, _ in inputs.item_vars):
+            return True
+        runner_env = source.runner_env
+        own = [k for k, v in inputs.base_env.items() if runner_env.get(k) != v] \
+            if inputs.base_env is not runner_env else []
+        return bool(own) and source.depends_on(own)
 
 
 def build_test_env(

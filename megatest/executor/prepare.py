@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from megatest.executor.deletion import DeletionGuard
 from megatest.executor.environment import (
     EnvCache,
+    EnvOverrideResolver,
     EnvParts,
     EnvTemplate,
     SnapshotWriter,
@@ -102,13 +103,14 @@ class PreparedReceiver:
 class RunPreparer:
     """Prepares the tests of one run, computing what they share once: the disk choice (free
     space re-read every few seconds), each source directory's listing, the run-level part of
-    the environment and the quoted snapshot lines. Safe to use from worker threads (a race
+    the environment (with the run's `[env-override]` values) and the quoted snapshot lines. Safe to use from worker threads (a race
     only repeats a computation)."""
 
     def __init__(self) -> None:
         self.disks = DiskChooser()
         self.copier = SourceCopier()
         self.env_cache = EnvCache()
+        self.env_overrides = EnvOverrideResolver()
         self.snapshots = SnapshotWriter()
 
     def prepare(
@@ -146,7 +148,9 @@ class RunPreparer:
         real_dir = work_area.real_dir_str
         copy_test_source(test_src_dir, real_dir, testcopycmd=testcopycmd, env=inputs.base_env,
                          copier=self.copier)
-        built = self.env_cache.build_with_template(inputs)
+        # [env-override] as the test's own read of megatest.config gives it
+        inputs, own_values = self.env_overrides.resolve(inputs)
+        built = None if own_values else self.env_cache.build_with_template(inputs)
         if built is None:  # the test's environment is built on its own (build_test_env)
             env = build_test_env(inputs, cwd=real_dir)
             return PreparedTest(work_area, env, self.snapshots.write_files(env, real_dir))

@@ -25,7 +25,10 @@ from collections.abc import Mapping
 _RESTORED_SIGNALS = tuple(
     s for s in (getattr(signal, "SIGPIPE", None), getattr(signal, "SIGXFSZ", None)) if s
 )
-_PLAIN_WORDS = re.compile(r"[ \t]*[A-Za-z0-9_./:,+@%-][A-Za-z0-9_./:,=+@%-]*(?:[ \t]+[A-Za-z0-9_./:,=+@%-]+)*[ \t]*")
+# The first word may not start with `%` (bash runs `%name` as `fg %name`) nor hold `=` (an
+# assignment); no word holds a character bash gives a meaning to (`#` comments, quotes, `$`,
+# globs, `~`, braces, operators, redirections).
+_PLAIN_WORDS = re.compile(r"[ \t]*[A-Za-z0-9_./:,+@-][A-Za-z0-9_./:,+@%-]*(?:[ \t]+[A-Za-z0-9_./:,=+@%-]+)*[ \t]*")
 # bash builtins and reserved words: bash runs these itself, so they keep the bash path,
 # except two whose external programs do the same
 _BASH_OWN = frozenset("""
@@ -35,7 +38,12 @@ _BASH_OWN = frozenset("""
     kill let local logout mapfile popd printf pushd pwd read readarray readonly return set
     shift shopt source suspend test times trap type typeset ulimit umask unalias unset wait
 """.split())
+# without arguments only: the programs answer `--help`/`--version`, the builtins do not
 _SAME_AS_BUILTIN = frozenset({"true", "false"})
+# Variables that make `bash -c` do more than the command: a file sourced first (BASH_ENV),
+# options such as xtrace (SHELLOPTS, BASHOPTS), POSIX mode, a PATH search that skips
+# programs (EXECIGNORE). An exported function (`BASH_FUNC_<name>%%`) is checked per name.
+_BASH_STARTUP_VARS = ("BASH_ENV", "SHELLOPTS", "BASHOPTS", "POSIXLY_CORRECT", "EXECIGNORE")
 
 
 def plain_command(command: str) -> list[str] | None:
@@ -44,9 +52,17 @@ def plain_command(command: str) -> list[str] | None:
         return None
     words = command.split()
     first = words[0]
-    if "=" in first or (first in _BASH_OWN and first not in _SAME_AS_BUILTIN):
+    if first in _BASH_OWN or (first in _SAME_AS_BUILTIN and len(words) > 1):
         return None
     return words
+
+
+def bash_adds_to(words: list[str], env: Mapping[str, str]) -> bool:
+    """True when `env` makes `bash -c` do more than exec `words`: a start-up variable is
+    set, or the first word is an exported bash function."""
+    if any(env.get(name) for name in _BASH_STARTUP_VARS):
+        return True
+    return f"BASH_FUNC_{words[0]}%%" in env or f"BASH_FUNC_{words[0]}()" in env
 
 
 def find_program(word: str, path: str, cwd: str) -> str | None:
@@ -123,11 +139,14 @@ def spawn_direct(
 ) -> int | None:
     """Start the program of `words` in `cwd` with stdout+stderr to `log_path`, in its own
     session, with the environment bash would give it. Returns the pid, or None when bash
-    must do it (program not found, not executable by the kernel, `cwd` unusable).
+    must do it (program not found, not executable by the kernel, `cwd` unusable, a variable
+    of `env` that changes what bash does: see bash_adds_to).
 
     The process directory is changed around the spawn (posix_spawn has no chdir before
     Python 3.13): the runner is single-threaded and uses absolute paths, so nothing else
     sees it."""
+    if bash_adds_to(words, env):
+        return None
     path = env.get("PATH", "")
     program = _lookup(words[0], path, cwd)
     if program is None:

@@ -38,7 +38,7 @@ from megatest.executor.waivers import WaiverHook
 from megatest.executor.workarea import LAUNCH_LOG
 
 RUNNING_STATES = ("REMOTEHOSTSTART", "RUNNING")
-_STEP_PARAMS = re.compile(r"^\{[^}]*\}\s*")
+_STEP_PARAMS = re.compile(r"^\{[^}]*\}[ \t]*")
 _HMS_TOKEN = re.compile(r"(\d+)([smhd])")
 _HMS_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -68,9 +68,8 @@ class StepSpec(NamedTuple):
 
     @classmethod
     def from_config(cls, name: str, value: str, logpro_rules: str | None = None) -> StepSpec:
-        """From an `[ezsteps]` line: the `{...}` prefix is parsed and ignored; one line only."""
-        if "\n" in value:
-            raise ConfigError(f"[ezsteps] {name}: a step command must be one line (join with \\)")
+        """From an `[ezsteps]` entry: the `{...}` prefix is parsed and ignored. A multi-line
+        value (continuation lines) is one script, run by `bash -c` as written."""
         if not name or "/" in name or name in (".", ".."):
             raise ConfigError(f"[ezsteps] {name!r}: not usable as a step (log file) name")
         return cls(name, _STEP_PARAMS.sub("", value), logpro_rules)
@@ -84,7 +83,8 @@ def logpro_file_text(step: str, rules: str) -> str:
 def write_step_files(run_dir: str, steps: Sequence[StepSpec], *, makefile: bool = True,
                      first_log: bool = False) -> None:
     """Write `[logpro]` rules to `S.logpro` (unless the file came with the test source) and
-    the `Makefile.ezsteps` rules for every step, in one go before the first step runs.
+    the `Makefile.ezsteps` rules for every step, in one go before the first step runs. A
+    multi-line step's text is written to `S.ezstep.sh`, which its rule runs.
 
     `first_log`: also create (empty) the first step's log, which its start would create:
     only when nothing runs before that step (no runscript). Creating a file is the costliest
@@ -101,7 +101,14 @@ def write_step_files(run_dir: str, steps: Sequence[StepSpec], *, makefile: bool 
             Path(logpro_path).write_text(logpro_file_text(step.name, step.logpro_rules))
             has_logpro = True
         if makefile:
-            rules += [f"{step.name}.log :", f"\t{step.command} > {step.name}.log 2>&1"]
+            command = step.command
+            if "\n" in command:
+                # not one recipe line: the script goes to a file the recipe runs with bash
+                script = f"{step.name}.ezstep.sh"
+                Path(run_dir, script).write_text(command + "\n", encoding="utf-8",
+                                                 errors="surrogateescape")
+                command = f"/bin/bash ./{shlex.quote(script)}"
+            rules += [f"{step.name}.log :", f"\t{command} > {step.name}.log 2>&1"]
             if has_logpro:
                 rules.append(f"\tlogpro {step.name}.logpro {step.name}.html < {step.name}.log")
             rules += [f"{step.name} : {step.name}.log", ""]

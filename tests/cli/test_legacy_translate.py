@@ -35,3 +35,23 @@ def test_start_dir_goes_before_the_section():
 def test_bad_legacy_lines_are_usage_errors(argv):
     with pytest.raises(UsageError):
         translate(argv)
+
+
+def test_list_runs_asks_for_the_tests_layout():
+    assert translate(["-list-runs", "rel%", "-target", "a/b", "-itempatt", "x"]) == [
+        "query", "runs", "--tests", "--runname", "rel%", "--target", "a/b", "--itempatt", "x"]
+
+
+def test_run_wait_is_a_flag_with_a_run_and_an_action_alone():
+    assert translate(["-run-wait", "-run", "-target", "a/b", "-runname", "r"]) == [
+        "runs", "start", "--wait", "--target", "a/b", "--runname", "r"]
+    assert translate(["-run-wait", "-target", "a/b", ":runname", "%", ":state", "RUNNING"]) == [
+        "runs", "wait", "--target", "a/b", "--runname", "%", "--state", "RUNNING"]
+
+
+def test_new_query_and_run_actions():
+    assert translate(["-test-files", "logs/*.log", "-target", "a/%", "-runname", "w%"]) == [
+        "query", "test-files", "--files", "logs/*.log", "--target", "a/%", "--runname", "w%"]
+    assert translate(["-test-paths", "-testpatt", "t%"]) == ["query", "test-paths", "--testpatt", "t%"]
+    assert translate(["-rollup", ":runname", "all", "-target", "a/b"]) == [
+        "runs", "rollup", "--runname", "all", "--target", "a/b"]

@@ -186,3 +186,45 @@ def test_a_value_that_expands_to_itself_is_an_error_not_a_hang():
     with pytest.raises(ConfigError, match="does not terminate") as exc:
         rt("[s]\nk #{getenv LOOP}\n", env=env_with(LOOP="x#{getenv LOOP}"))
     assert exc.value.line == 2
+
+
+def _rget_area(tmp_path):
+    (tmp_path / "runconfigs.config").write_text(
+        "[default]\nTESTSTORUN t_default\nONLY_DEFAULT d\nFROM_ENV #{getenv HOME_AREA}\n"
+        "[ubuntu/nfs]\nTESTSTORUN t_nfs\n"
+    )
+    test = tmp_path / "tests" / "special"
+    test.mkdir(parents=True)
+    (test / "testconfig").write_text(
+        "[requirements]\nwaiton #{rget TESTSTORUN}\n"
+        "[misc]\nd #{rget ONLY_DEFAULT}\ne #{rget FROM_ENV}\nmissing #{rget NOPE}x\n"
+    )
+    return test
+
+
+def test_rget_in_a_testconfig_reads_the_runconfigs_target_then_default(tmp_path):
+    from megatest.config.testconfig import read_testconfig
+
+    test = _rget_area(tmp_path)
+    env = env_with(HOME_AREA="h")
+    tc = read_testconfig(test, toppath=tmp_path, mode="launch", env=env, target="ubuntu/nfs")
+    assert tc.raw.lookup("requirements", "waiton") == "t_nfs"
+    assert tc.raw.lookup("misc", "d") == "d"
+    assert tc.raw.lookup("misc", "e") == "h"
+    assert tc.raw.lookup("misc", "missing") == "#fx"
+    assert "FROM_ENV" not in env  # runconfigs exports stay out of the test's environment
+
+
+def test_rget_in_a_testconfig_uses_mt_target_and_default_without_one(tmp_path):
+    from megatest.config.testconfig import read_testconfig
+
+    test = _rget_area(tmp_path)
+    by_env = read_testconfig(test, toppath=tmp_path, mode="launch", env=env_with(MT_TARGET="ubuntu/nfs"))
+    assert by_env.raw.lookup("requirements", "waiton") == "t_nfs"
+    no_target = read_testconfig(test, toppath=tmp_path, mode="launch", env=env_with())
+    assert no_target.raw.lookup("requirements", "waiton") == "t_default"
+
+
+def test_rget_in_runconfigs_itself_reads_the_config_being_read():
+    cfg = read_text("[default]\nA 1\n[t/x]\nA 2\n[default]\nB #{rget A}\n", "runconfigs.config", target="t/x")
+    assert cfg.lookup("default", "B") == "2"

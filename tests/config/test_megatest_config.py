@@ -268,7 +268,9 @@ def test_open_area_bad_target():
 
 
 @pytest.mark.parametrize("kind", ["folder", "dangling link"])
-def test_a_testconfig_that_is_not_a_file_is_an_error_naming_it(tmp_path, kind):
+def test_a_testconfig_that_is_not_a_file_is_a_test_whose_read_names_it(tmp_path, kind):
+    from megatest.config.testconfig import read_testconfig
+
     (tmp_path / "tests" / "good").mkdir(parents=True)
     (tmp_path / "tests" / "good" / "testconfig").write_text("[setup]\n")
     broken = tmp_path / "tests" / "broken" / "testconfig"
@@ -278,6 +280,17 @@ def test_a_testconfig_that_is_not_a_file_is_an_error_naming_it(tmp_path, kind):
     else:
         broken.symlink_to("nowhere")
     mc = read_megatest_config(write_area(tmp_path, "[setup]\n"), env=clean_env())
+    dirs = mc.test_dirs()  # listed, so that it fails alone instead of vanishing
+    assert list(dirs) == ["broken", "good"]
     with pytest.raises(ConfigError, match="testconfig is a (folder|link to a missing file)") as caught:
-        mc.test_dirs()
+        read_testconfig(dirs["broken"], toppath=tmp_path)
     assert caught.value.path == str(tmp_path.resolve() / "tests" / "broken" / "testconfig")
+
+
+def test_a_testconfig_that_is_a_fifo_is_an_error_naming_it(tmp_path):
+    broken = tmp_path / "tests" / "broken" / "testconfig"
+    broken.parent.mkdir(parents=True)
+    os.mkfifo(broken)  # reading it would block: refused before any read
+    mc = read_megatest_config(write_area(tmp_path, "[setup]\n"), env=clean_env())
+    with pytest.raises(ConfigError, match="testconfig is not a regular file"):
+        mc.test_dirs()

@@ -129,9 +129,10 @@ def test_ezsteps_params_stripped_and_multiline_refused(tmp_path):
         EzStep("first", "echo one", "k=v"),
         EzStep("second", "echo two;   echo three", None),
     ]
-    folder = make_test(tmp_path, "bad", "[ezsteps]\nstep echo a\n  echo b\n")
-    with pytest.raises(ConfigError, match=r"\[ezsteps\] step: a step must be one line"):
-        read_testconfig(folder, toppath=tmp_path, env=clean_env())
+    # continuation lines make one script, indentation beyond the first one's kept
+    folder = make_test(tmp_path, "multi", "[ezsteps]\nstep {p} for i in 1; do\n  echo a\n    echo b\n  done\n")
+    assert read_testconfig(folder, toppath=tmp_path, env=clean_env()).ezsteps == [
+        EzStep("step", "for i in 1; do\necho a\n  echo b\ndone", "p")]
 
 
 def test_meta_triggers_disks_runscript_overrides(tmp_path):

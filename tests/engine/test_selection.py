@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from megatest.engine.selection import select_tests
+from megatest.errors import ConfigError
 
 
 @dataclass
@@ -63,3 +64,52 @@ def test_tagexpr_and_pattern_are_anded_and_bad_waitons_warned():
     assert sel.names == ["fast1", "other"]
     assert any("nosuch" in w for w in sel.warnings)
     assert any("itself" in w for w in sel.warnings)
+
+
+def broken_loader(*tests, broken=()):
+    """A loader whose `broken` tests raise ConfigError as the reader does; `reads` counts."""
+    table = {t.name: t for t in tests}
+    names = sorted([*table, *broken])
+    reads: list[str] = []
+
+    def load(name):
+        reads.append(name)
+        if name in broken:
+            raise ConfigError("#{scheme}: unsupported form", path=f"tests/{name}/testconfig", line=2)
+        return table[name]
+
+    return names, load, reads
+
+
+def test_a_test_left_out_by_the_pattern_is_never_read_even_with_a_tagexpr():
+    names, load, reads = broken_loader(Fake("good", tags=["quick"]), broken=["excl"])
+    sel = select_tests(names, load, "good", tagexpr="quick")
+    assert sel.names == ["good"] and sel.broken == {}
+    assert "excl" not in reads
+
+
+def test_a_selected_test_that_cannot_be_read_is_kept_with_its_error_and_its_waiters_too():
+    names, load, reads = broken_loader(
+        Fake("good"), Fake("waiter", waiton=["bad"]), Fake("after", waiton=["waiter"]),
+        broken=["bad", "excl"],
+    )
+    sel = select_tests(names, load, "good,after")
+    assert sel.names == ["after", "bad", "good", "waiter"]
+    assert list(sel.broken) == ["bad"]
+    assert sel.broken["bad"].one_line() == "tests/bad/testconfig:2: #{scheme}: unsupported form"
+    assert sel.waitons == {"good": [], "after": ["waiter"], "waiter": ["bad"], "bad": []}
+    assert sel.item_wanted("bad", "")  # pulled in as a plain test: `bad` is required
+    assert reads.count("bad") == 1 and "excl" not in reads
+
+
+def test_a_broken_test_matching_the_pattern_is_selected_under_a_tagexpr():
+    # its tags cannot be known: left out, it would vanish from the run without a word
+    names, load, _reads = broken_loader(Fake("good", tags=["quick"]), Fake("slow"), broken=["bad"])
+    sel = select_tests(names, load, "%", tagexpr="quick")
+    assert sel.names == ["bad", "good"] and list(sel.broken) == ["bad"]
+
+
+def test_every_selected_test_broken_is_a_selection_not_an_error():
+    names, load, _reads = broken_loader(broken=["a", "b"])
+    sel = select_tests(names, load, "%")
+    assert sel.names == ["a", "b"] and set(sel.broken) == {"a", "b"}

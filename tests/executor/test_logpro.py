@@ -117,12 +117,35 @@ def test_sections_and_triggers():
     assert check(rules, "BEGIN\nfatal inside\nEND\n").exit_code == 0
 
 
-def test_required_trigger_that_never_fires_fails():
+def test_required_trigger_that_never_fires_shows_fail_but_leaves_the_code_at_0():
+    # logpro's counts->exit-code: only failed rules change the exit code
     rules = '(trigger "Banner" #/^Megatest/)\n(trigger:non-required "Opt" #/maybe/)'
     assert check(rules, "Megatest v1\n").exit_code == 0
     result = check(rules, "no banner\n")
+    assert result.exit_code == 0
+    assert "Trigger: Banner                   FAIL, count=0" in logpro.summary_text(result)
+
+
+def test_empty_log_passes_an_error_rule_in_the_never_started_body():
+    # issue item 1: `[ezsteps] s1 true` writes an empty log; logpro gives PASS for this rule
+    result = check('(expect:error in "LogFileBody" = 0 "err" #/error/)', "")
+    assert result.exit_code == 0
+    assert result.message() == ""
+
+
+def test_empty_log_fails_a_required_rule_in_the_never_started_body():
+    result = check('(expect:required in "LogFileBody" > 0 "banner" #/Megatest/)', "")
     assert result.exit_code == 1
-    assert "trigger Banner not found" in result.message()
+    assert result.message() == "banner"
+
+
+def test_empty_log_file_through_run_logpro(tmp_path):
+    rules = tmp_path / "s1.logpro"
+    rules.write_text('(expect:error in "LogFileBody" = 0 "err" #/error/)\n')
+    (tmp_path / "s1.log").write_text("")
+    result = logpro.run_logpro(rules, tmp_path / "s1.log", tmp_path / "s1.html")
+    assert result.exit_status == "PASS"
+    assert "[final]\nexit-code 0\nexit-status PASS\n" in (tmp_path / "s1.dat").read_text()
 
 
 def test_trigger_with_limit_reopens_section():

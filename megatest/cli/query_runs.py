@@ -1,0 +1,196 @@
+"""`megatest query runs|tests|test-paths|test-files`: what the area's runs hold.
+
+Registered on the `query` section by megatest/cli/query.py. `query runs --tests` prints the
+original's `-list-runs` layout, which rule files parse (`Test: NAME State: S Status: S
+Runtime: Ns ...`); its json form is the same data, by run.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any
+
+import typer
+
+from megatest.cli.common import AreaOption, check_format, resolve_area
+from megatest.cli.runs import StateOption, StatusOption, TestpattOption, _selector
+
+FormatChoice = Annotated[str, typer.Option("--format", "-f", help="json or text.")]
+TargetPattern = Annotated[
+    str | None, typer.Option("--target", help="Target pattern, % is a wildcard (default: all).")
+]
+RunnamePattern = Annotated[
+    str | None, typer.Option("--runname", help="Run name pattern, % is a wildcard (default: all).")
+]
+ItempattOption = Annotated[
+    str | None, typer.Option("--itempatt", help="Deprecated: appended to --testpatt as /P.")
+]
+
+
+def query_runs(
+    ctx: typer.Context,
+    target: TargetPattern = None,
+    runname: RunnamePattern = None,
+    tests: Annotated[
+        bool, typer.Option("--tests", help="Each run's tests (and the steps of the bad ones).")
+    ] = False,
+    testpatt: TestpattOption = None,
+    itempatt: ItempattOption = None,
+    state: StateOption = None,
+    status: StatusOption = None,
+    fmt: FormatChoice = "text",
+    area: AreaOption = None,
+) -> None:
+    """List the runs of the area: target, run name, state, status, pass/fail counts, times.
+
+    With --tests, the original's -list-runs layout: a `Run:` line per run, then a `Test:` line
+    per test (filtered by --testpatt, --state, --status).
+    """
+    import json
+
+    from megatest.store import open_store
+
+    check_format(fmt, ("json", "text"))
+    sel = _selector_of(ctx, area, target, runname, testpatt, itempatt, state, status)
+    with open_store(sel.area, create=False) as store:
+        runs = store.find_runs(target, runname)
+        if not tests:
+            rows = [run.as_dict() for run in runs]
+        else:
+            rows = [_run_with_tests(store, run, sel) for run in runs]
+    if fmt == "json":
+        typer.echo(json.dumps(rows, indent=2))
+    elif tests:
+        from megatest.cli.list_runs import listing
+
+        keys = list(runs[0].keys) if runs else []
+        typer.echo(listing(rows, keys), nl=False)
+    else:
+        _run_lines(rows)
+
+
+def _selector_of(ctx: typer.Context, area: Any, target: str | None, runname: str | None,
+                 testpatt: str | None, itempatt: str | None, state: str | None,
+                 status: str | None) -> Any:
+    from megatest.engine.manage import Selector, split_list
+
+    patt = f"{testpatt or '%'}/{itempatt}" if itempatt else testpatt
+    return Selector(resolve_area(ctx, area), target, runname, patt, split_list(state),
+                    split_list(status))
+
+
+def _run_with_tests(store: Any, run: Any, sel: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    from megatest.engine.manage import matching_tests
+
+    row = run.as_dict()
+    row["tests"] = []
+    for test in matching_tests(store, run, sel):
+        entry = asdict(test)
+        entry["steps"] = [asdict(step) for step in store.get_steps(run.id, test.id)]
+        row["tests"].append(entry)
+    return row
+
+
+def _run_lines(rows: list[dict[str, Any]]) -> None:
+    import time as _time
+
+    def when(stamp: int | None) -> str:
+        return _time.strftime("%Y-%m-%d %H:%M:%S", _time.localtime(stamp)) if stamp else "-"
+
+    for r in rows:
+        lock = "  locked" if r["locked"] else ""
+        typer.echo(f"{r['id']:>5}  {r['target']}/{r['runname']:<20} {r['state']:<10} "
+                   f"{r['status']:<8} pass {r['pass_count']:<4} fail {r['fail_count']:<4} "
+                   f"{when(r['event_time'])} -> {when(r['end_time'])}{lock}")
+
+
+def query_tests(
+    ctx: typer.Context,
+    target: TargetPattern = None,
+    runname: RunnamePattern = None,
+    testpatt: TestpattOption = None,
+    state: StateOption = None,
+    status: StatusOption = None,
+    fmt: FormatChoice = "text",
+    area: AreaOption = None,
+) -> None:
+    """List every test and item of matching runs: state, status, start, duration, comment, dir."""
+    import json
+    import time as _time
+
+    from megatest.engine.manage import matching_runs, matching_tests
+    from megatest.store import open_store
+
+    check_format(fmt, ("json", "text"))
+    sel = _selector(ctx, area, target, runname, testpatt, state, status)
+    rows = []
+    with open_store(sel.area, create=False) as store:
+        for run in matching_runs(store, sel):
+            for t in matching_tests(store, run, sel):
+                rows.append({
+                    "target": run.target, "runname": run.runname, "test": t.testname,
+                    "item": t.item_path, "state": t.state, "status": t.status,
+                    "start": t.event_time, "duration": t.run_duration or 0,
+                    "comment": t.comment or "", "rundir": t.rundir,
+                })
+    if fmt == "json":
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        start = _time.strftime("%Y-%m-%d %H:%M:%S", _time.localtime(r["start"])) if r["start"] else "-"
+        name = f"{r['test']}/{r['item']}" if r["item"] else r["test"]
+        typer.echo(f"{r['target']}/{r['runname']}  {name:<30} {r['state']:<12} {r['status']:<10} "
+                   f"{start}  {r['duration']:>5}s  {r['rundir']}  {r['comment']}")
+
+
+def _paths_selector(ctx: typer.Context, area: Any, target: str | None, runname: str | None,
+                    testpatt: str | None, itempatt: str | None, state: str | None,
+                    status: str | None) -> Any:
+    # inside a test the target defaults to the test's own (the original asks for -target)
+    chosen = target if target is not None else os.environ.get("MT_TARGET") or None
+    return _selector_of(ctx, area, chosen, runname, testpatt, itempatt, state, status)
+
+
+def test_paths_cmd(
+    ctx: typer.Context,
+    target: TargetPattern = None,
+    runname: RunnamePattern = None,
+    testpatt: TestpattOption = None,
+    itempatt: ItempattOption = None,
+    state: StateOption = None,
+    status: StatusOption = None,
+    area: AreaOption = None,
+) -> None:
+    """Print the run directory of each selected test, one a line: run by run, youngest first.
+
+    The target defaults to $MT_TARGET (inside a test: its own), else every target.
+    """
+    from megatest.engine.manage import selected_run_dirs
+
+    sel = _paths_selector(ctx, area, target, runname, testpatt, itempatt, state, status)
+    for path in selected_run_dirs(sel):
+        typer.echo(path)
+
+
+def test_files_cmd(
+    ctx: typer.Context,
+    files: Annotated[
+        str, typer.Option("--files", help="File glob inside each run directory, e.g. 'logs/*.log'.")
+    ],
+    target: TargetPattern = None,
+    runname: RunnamePattern = None,
+    testpatt: TestpattOption = None,
+    itempatt: ItempattOption = None,
+    state: StateOption = None,
+    status: StatusOption = None,
+    area: AreaOption = None,
+) -> None:
+    """Print the files matching --files in the selected tests' run directories, in the order
+    of `query test-paths`."""
+    from megatest.engine.manage import selected_files
+
+    sel = _paths_selector(ctx, area, target, runname, testpatt, itempatt, state, status)
+    for path in selected_files(sel, files):
+        typer.echo(path)
