@@ -8,9 +8,11 @@ store, the clock, the listeners and whether work areas are made by a forked prep
 tests drive whole runs in-process that way, with a fake launcher registered by name.
 
 Restart: the claim proves no other runner is alive, so rows still LAUNCHED/RUNNING are
-stale: the launcher kills what they left running and the rows become INCOMPLETE/DEAD, which
-the rerun rules launch again; COMPLETED rows are kept. Nothing is lost and nothing that
-completed runs twice.
+stale. `runs start` runs under a keeper (executor/keeper.py) that outlives a dead runner and
+writes down how the steps it left running end; with that record the launcher carries those
+tests on from where they were (a step still running is adopted). What has no record is
+killed and its row becomes INCOMPLETE/DEAD, which the rerun rules launch again; COMPLETED
+rows are kept. Nothing is lost and nothing that completed runs twice.
 """
 
 from __future__ import annotations
@@ -33,11 +35,18 @@ if TYPE_CHECKING:
 __all__ = ["RunOutcome", "check_target", "run_in_store", "start_run"]
 
 
-def start_run(request: RunRequest, out: TextIO | None = None) -> RunOutcome:
-    """Run (or resume) the run `request` describes; returns the outcome (exit code 0/1)."""
+def start_run(request: RunRequest, out: TextIO | None = None, *, kept: bool = True) -> RunOutcome:
+    """Run (or resume) the run `request` describes; returns the outcome (exit code 0/1).
+
+    `kept`: this process forks first, and its parent stays behind as the run's keeper (it
+    never returns here; it exits with this process's exit code)."""
     from megatest.config.area import open_area
     from megatest.store import open_store
 
+    if kept:
+        from megatest.executor.keeper import start_keeper
+
+        start_keeper()
     out = out or sys.stdout
     started = SYSTEM_CLOCK.monotonic()
     area = open_area(request.area, target=request.target, reqtarg=request.reqtarg,

@@ -24,6 +24,7 @@ from megatest.engine.request import RunRequest
 from megatest.executor.environment import TestEnvInputs
 from megatest.executor.prepare import PreparedTest, RunPreparer
 from megatest.executor.reporter import TestRef
+from megatest.executor.stepexit import drop_record
 from megatest.executor.steps import StepSpec, write_step_files
 from megatest.executor.waivers import PreviousRecord
 from megatest.launch.base import LaunchSpec
@@ -143,16 +144,7 @@ def prepare_work(ctx: LaunchContext, config: TestConfig, ref: TestRef, item: Ite
     (`S.logpro` from `[logpro]`, `Makefile.ezsteps`) are written here too.
     """
     setup = ctx.area.config.setup
-    overrides = config.pre_launch_env_overrides
-    inputs = TestEnvInputs(
-        # [pre-launch-env-overrides] are exported around the launch: the test inherits them
-        base_env={**ctx.area.env, **overrides} if overrides else ctx.area.env,
-        test_name=ref.test_name,
-        run_dir="",  # filled in by prepare_test
-        item_vars=list(item.data) if item is not None else [],
-        extra={"MT_RUN_ID": str(ctx.run_id), "MT_TEST_ID": str(ref.test_id)},
-        **ctx.run_inputs,
-    )
+    inputs = _env_inputs(ctx, config, ref, item)
     # prepare_test with the run's preparer, called directly (this runs for every test)
     prepared = ctx.preparer.prepare(
         inputs,
@@ -165,7 +157,37 @@ def prepare_work(ctx: LaunchContext, config: TestConfig, ref: TestRef, item: Ite
     )
     write_step_files(prepared.work_area.run_dir_str, step_specs(config),
                      first_log=not config.runscript)
+    # a record a dead runner's keeper left here is about an earlier life of this directory
+    drop_record(prepared.work_area.real_dir_str)
     return prepared
+
+
+def resume_work(ctx: LaunchContext, config: TestConfig, ref: TestRef, item: Item | None,
+                link_dir: str, real_dir: str) -> PreparedTest:
+    """The work area a dead runner made for this test, as it is (its step files and the
+    logs of the steps it ran are kept), with the environment its steps had."""
+    from megatest.executor.environment import build_test_env
+    from megatest.executor.workarea import WorkArea
+
+    work_area = WorkArea(real_dir, link_dir if link_dir and link_dir != real_dir else None, None)
+    inputs = _env_inputs(ctx, config, ref, item).with_run_dir(work_area.run_dir_str)
+    env = build_test_env(inputs, cwd=real_dir)
+    snapshots = (str(Path(real_dir) / "megatest.sh"), str(Path(real_dir) / "megatest.csh"))
+    return PreparedTest(work_area, env, snapshots)
+
+
+def _env_inputs(ctx: LaunchContext, config: TestConfig, ref: TestRef,
+                item: Item | None) -> TestEnvInputs:
+    overrides = config.pre_launch_env_overrides
+    return TestEnvInputs(
+        # [pre-launch-env-overrides] are exported around the launch: the test inherits them
+        base_env={**ctx.area.env, **overrides} if overrides else ctx.area.env,
+        test_name=ref.test_name,
+        run_dir="",  # filled in by prepare_test
+        item_vars=list(item.data) if item is not None else [],
+        extra={"MT_RUN_ID": str(ctx.run_id), "MT_TEST_ID": str(ref.test_id)},
+        **ctx.run_inputs,
+    )
 
 
 def step_specs(config: TestConfig) -> list[StepSpec]:

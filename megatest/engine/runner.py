@@ -137,7 +137,7 @@ class Runner:
                     self._shutdown()
                 now = self.clock.monotonic()
                 self._apply(self.sched.decide(self.load.at(now), self._launch_budget(now)))
-                self.work.prefetch(self.sched.upcoming, self._prefetch_want(), self._ref)
+                self.work.prefetch(self._upcoming, self._prefetch_want(), self._ref)
                 idle = not self.launcher.running and not self.work.launched
                 if idle and self.sched.finished() and self._flush():
                     return
@@ -255,6 +255,14 @@ class Runner:
             return None
         return 1 if self._last_launch is None or now - self._last_launch >= delay else 0
 
+    def _upcoming(self, count: int) -> list[Launch]:
+        """The next launches whose work areas may be made ahead: not a resumed test's (its
+        work area exists, with the logs of the steps it has run)."""
+        upcoming = self.sched.upcoming(count)
+        if self.session.resumed:
+            upcoming = [launch for launch in upcoming if launch.key not in self.session.resumed]
+        return upcoming
+
     def _prefetch_want(self) -> int:
         if not self.work.has_preparer:
             return 0
@@ -298,6 +306,8 @@ class Runner:
                        + [launch.key for launch in decision.launch])
         for key, _item in decision.register:
             ref = self._ref(key)
+            if key in self.session.resumed:
+                continue  # its row stays RUNNING: it is carried on, not started again
             state = self.reporter.states.get(key)
             if state is None:
                 self.reporter.states[key] = ("NOT_STARTED", "n/a")
@@ -315,6 +325,9 @@ class Runner:
 
         key = launch.key
         ref = self._ref(key)
+        if key in self.session.resumed:
+            self._resume(key, ref, launch)
+            return
         ahead = self.work.take_ahead(key)
         try:
             config = (
@@ -335,6 +348,19 @@ class Runner:
             return
         self.work.for_launch(key, ref, config, launch.item, ahead)
         self._start_prepared()
+
+    def _resume(self, key: Key, ref: TestRef, launch: Launch) -> None:
+        """A test a dead runner left, carried on by the launcher in its own work area."""
+        from megatest.engine.launching import launch_config, launch_spec, resume_work
+
+        link, real = self.session.resumed.pop(key)
+        try:
+            config = launch_config(self.session.ctx, launch.plan.payload, launch.item)  # type: ignore[arg-type]
+            prepared = resume_work(self.session.ctx, config, ref, launch.item, link, real)
+            self._handle(self.launcher.submit(
+                launch_spec(self.session.ctx, config, ref, prepared, self.past.previous)))
+        except (MegatestError, OSError) as exc:
+            self._launch_failed(ref, exc)
 
     def _start_prepared(self) -> None:
         from megatest.engine.launching import launch_spec

@@ -3,9 +3,11 @@
 Before the first launch: the test pattern and selection, the testconfigs (read once, shared
 with the work-area preparer), test_meta, the `[runs] pre-hook` of a new run, then the rows a
 previous runner left: rows still LAUNCHED/RUNNING belong to a dead runner (the caller holds
-the run's claim), so what it left running is killed through the launcher and the rows become
-INCOMPLETE/DEAD (KILLREQ ones KILLED), which the rerun rules launch again; COMPLETED rows
-are kept. Then the requested resets (--rerun-clean, --rerun-all, allow-auto-rerun) and the
+the run's claim). The launcher carries on the tests it can (the run's keeper left a record of
+the step each was running: ended, or still running and adopted); those rows stay as they are
+and the queue launches them again as resumptions. What else the dead runner left running is
+killed through the launcher and those rows become INCOMPLETE/DEAD (KILLREQ ones KILLED),
+which the rerun rules launch again; COMPLETED rows are kept. Then the requested resets (--rerun-clean, --rerun-all, allow-auto-rerun) and the
 scheduler over the plans and rows.
 """
 
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, TextIO
 from megatest.engine.model import RUNNING_STATES, Key, Limits, Row, TestPlan
 from megatest.engine.rerun import CLEANRERUN_STATES, CLEANRERUN_STATUSES, RerunPolicy
 from megatest.executor.reporter import TestRef
-from megatest.launch.base import RunIdentity
+from megatest.launch.base import RunIdentity, StaleTest
 
 if TYPE_CHECKING:
     from megatest.config.area import Area
@@ -67,6 +69,8 @@ class RunSession:
     rows: dict[Key, Row]
     ids: dict[Key, int]
     scheduler: Scheduler
+    # tests a dead runner left that the launcher carries on: key -> (link dir, real dir)
+    resumed: dict[Key, tuple[str, str]]
 
     @property
     def area(self) -> Area:
@@ -104,8 +108,10 @@ def open_session(area: Area, request: RunRequest, store: Store, run_id: int,
         ids[key] = rec.id
         rows[key] = Row(rec.state, rec.status, rec.comment or "")
     identity = RunIdentity(str(area.toppath), request.target, request.runname, run_id)
-    _recover(store, launcher, events, identity, rows, records)
+    resumed = _recover(store, launcher, events, identity, rows, records)
     _resets(store, run_id, area, request, rows, ids, set(selection.names))
+    for key in [k for k in resumed if rows[k].state not in RUNNING_STATES]:
+        del resumed[key]  # reset by --rerun-clean/--rerun-all: it runs afresh
     policy = RerunPolicy.from_option(request.rerun, request.force)
     setup = area.config.setup
     limits = Limits(
@@ -114,9 +120,10 @@ def open_session(area: Area, request: RunRequest, store: Store, run_id: int,
         launch_delay=float(setup.launch_delay or 0),
     )
     plans = _plans(ctx, configs, selection)
-    scheduler = Scheduler(plans, rows, should_run=lambda key, row: policy.should_run(row),
+    scheduler = Scheduler(plans, rows,
+                          should_run=lambda key, row: key in resumed or policy.should_run(row),
                           limits=limits)
-    return RunSession(run_id, request, ctx, configs, plans, rows, ids, scheduler)
+    return RunSession(run_id, request, ctx, configs, plans, rows, ids, scheduler, resumed)
 
 
 def _testpatt(area: Area, request: RunRequest) -> str | None:
@@ -167,15 +174,26 @@ def _deferred_items(ctx: LaunchContext, name: str) -> Callable[[], list]:
 
 
 def _recover(store: Store, launcher: Launcher, events: RunEvents, run: RunIdentity,
-             rows: dict[Key, Row], records: list[TestRecord]) -> None:
-    """Rows a dead runner left LAUNCHED/RUNNING/KILLREQ: kill leftovers, mark them."""
+             rows: dict[Key, Row], records: list[TestRecord]) -> dict[Key, tuple[str, str]]:
+    """Rows a dead runner left LAUNCHED/RUNNING/KILLREQ: the launcher carries on what it can
+    (returned: key -> (link dir, real dir)); the others' leftovers are killed and their rows
+    marked."""
     stale = [r for r in records if r.state in RUNNING_STATES or r.state == "KILLREQ"]
     if not stale:
-        return
-    launcher.reap_stale(run)
+        return {}
+    refs = {(r.testname, r.item_path): TestRef(r.testname, r.item_path, r.id, run.run_id)
+            for r in stale}
+    # a KILLREQ test is not carried on: what the user asked for is its end
+    offered = [StaleTest(refs[(r.testname, r.item_path)], _real_dir(r))
+               for r in stale if r.state in RUNNING_STATES]
+    carried = launcher.recover(run, offered)
+    resumed: dict[Key, tuple[str, str]] = {}
     changes = []
     for rec in stale:
         key = (rec.testname, rec.item_path)
+        if refs[key] in carried:
+            resumed[key] = (rec.rundir, _real_dir(rec))
+            continue
         if rec.item_path == "" and any(k[0] == rec.testname and k[1] for k in rows):
             continue  # an itemized test's top row follows its items
         if rec.state == "KILLREQ":
@@ -188,6 +206,14 @@ def _recover(store: Store, launcher: Launcher, events: RunEvents, run: RunIdenti
         events.test_changed(TestRef(rec.testname, rec.item_path, rec.id, run.run_id),
                             state, status, comment)
     store.set_tests_state_status(run.run_id, changes)
+    return resumed
+
+
+def _real_dir(rec: TestRecord) -> str:
+    """The test's real run directory as its row has it; "" when it never had one."""
+    from megatest.executor.deletion import recorded_dir
+
+    return recorded_dir(rec.shortdir) or recorded_dir(rec.rundir) or ""
 
 
 def _resets(store: Store, run_id: int, area: Area, request: RunRequest, rows: dict[Key, Row],

@@ -18,7 +18,7 @@ import signal
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from megatest.errors import ConfigError
 from megatest.executor import exitcodes
@@ -33,11 +33,24 @@ from megatest.executor.events import (
 )
 from megatest.executor.reporter import Heartbeat, Reporter, TestRef
 from megatest.executor.spawn import plain_command, spawn_bash, spawn_direct
+from megatest.executor.stepexit import (
+    RUNSCRIPT_INDEX,
+    StepRecord,
+    drop_record,
+    keeper_alive,
+    read_record,
+    still_running,
+)
 from megatest.executor.triggers import fire_triggers
 from megatest.executor.waivers import WaiverHook
 from megatest.executor.workarea import LAUNCH_LOG
 
+if TYPE_CHECKING:
+    from megatest.executor.keeper import Witness
+
 RUNNING_STATES = ("REMOTEHOSTSTART", "RUNNING")
+# How long an adopted step's end may wait for its keeper to write the exit code down
+KEEPER_GRACE = 5.0
 _STEP_PARAMS = re.compile(r"^\{[^}]*\}[ \t]*")
 _HMS_TOKEN = re.compile(r"(\d+)([smhd])")
 _HMS_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -214,6 +227,54 @@ class _Child:
             self.pidfd = None
 
 
+class _AdoptedChild:
+    """A step a dead runner started and that still runs: not this process's child, so its
+    end is seen through a pidfd (or /proc) and its exit code is read from the record its
+    keeper writes once it has reaped it (executor/stepexit.py)."""
+
+    def __init__(self, record: StepRecord, run_dir: str, clock: Callable[[], float]):
+        self.pid = record.pid
+        self.record = record
+        self.run_dir = run_dir
+        self.clock = clock
+        self.started = clock()
+        self.returncode: int | None = None
+        self.lost = False
+        self._gone_at: float | None = None
+        self.pidfd: int | None = None
+        try:
+            self.pidfd = os.pidfd_open(record.pid)
+        except (AttributeError, OSError):
+            self.pidfd = None
+        if not still_running(record):  # the pid was reused before the pidfd was had
+            self.close()
+
+    def poll(self) -> int | None:
+        """The exit code once the keeper has written it; None while it runs (or while the
+        keeper may still write it). `lost` is set when it never will."""
+        if self.returncode is not None or self.lost:
+            return self.returncode
+        if still_running(self.record):
+            return None
+        self.close()  # ended: the pidfd would stay readable and wake every wait
+        record = read_record(self.run_dir)
+        if record is not None and record.pid == self.pid and record.ended:
+            self.returncode = record.code
+            return self.returncode
+        now = self.clock()
+        if self._gone_at is None:
+            self._gone_at = now
+        if keeper_alive(self.record) and now - self._gone_at < KEEPER_GRACE:
+            return None  # reaped, the keeper is writing it down
+        self.lost = True
+        return None
+
+    def close(self) -> None:
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+            self.pidfd = None
+
+
 class TestJob:
     """One test's life after its work area exists: runscript, ezsteps, status, kill, heartbeat.
 
@@ -242,6 +303,7 @@ class TestJob:
         write_makefile: bool = True,
         steps_prepared: bool = False,
         clock: Callable[[], float] = time.monotonic,
+        witness: Witness | None = None,
     ):
         self.test = test
         self.run_dir = os.fspath(run_dir)
@@ -259,12 +321,13 @@ class TestJob:
         self.write_makefile = write_makefile
         self.steps_prepared = steps_prepared  # write_step_files already ran for this work area
         self.clock = clock
+        self.witness = witness  # the run's keeper hears of every step started and reaped
 
         self.phase = "new"  # new -> running -> (killing ->) done
         self.result: tuple[str, str] | None = None  # final state/status once done
         self._state = "LAUNCHED"
         self._status = "n/a"
-        self._child: _Child | None = None
+        self._child: _Child | _AdoptedChild | None = None
         self._child_kind = ""  # "runscript" or "step"
         self._step_index = -1
         self._rollup = 0
@@ -329,6 +392,38 @@ class TestJob:
             self._start_next_step(now, events)
         return events
 
+    def resume(self, record: StepRecord, now: float | None = None) -> list[Event]:
+        """Carry on a test whose runner died, from the step `record` names (its keeper's
+        record): judge that step if it has ended, else adopt its still running process;
+        then go on with the next steps as start() would have."""
+        if self.phase != "new":
+            return []
+        now = self.clock() if now is None else now
+        self.phase = "running"
+        self._was_started = True
+        self._started_at = min(record.started, now)  # the test's own start, when the clock agrees
+        self._next_heartbeat = now
+        self._state, self._status = "RUNNING", "n/a"
+        self._rollup = record.rollup
+        events: list[Event] = []
+        runscript = record.step_index == RUNSCRIPT_INDEX
+        known = bool(self.runscript) if runscript else 0 <= record.step_index < len(self.steps)
+        if not known:
+            drop_record(self.run_dir)
+            self._finish("INCOMPLETE", "DEAD", "the test's steps changed while no runner was "
+                         "alive; it runs again", events)
+            return events
+        self._child_kind = "runscript" if runscript else "step"
+        self._step_index = -1 if runscript else record.step_index
+        self._pgid = record.pid
+        if record.ended:
+            drop_record(self.run_dir)
+            assert record.code is not None
+            self._child_ended(record.code, now, events)
+        else:
+            self._child = _AdoptedChild(record, self.run_dir, self.clock)
+        return events
+
     def poll(self, now: float | None = None) -> list[Event]:
         """Reap, judge and advance; check the runtime limit, heartbeat and kill requests."""
         now = self.clock() if now is None else now
@@ -339,9 +434,12 @@ class TestJob:
             if child is not None:
                 rc = child.poll()
                 if rc is not None:
-                    self._child = None
-                    child.close()
+                    self._reaped(child)
                     self._child_ended(rc, now, events)
+                elif isinstance(child, _AdoptedChild) and child.lost:
+                    self._reaped(child)
+                    self._finish("INCOMPLETE", "DEAD", "the step running when the runner died "
+                                 "ended unwatched; its exit code is lost", events)
             if self.phase == "running":
                 if self.runtimelim is not None and now - self._started_at > self.runtimelim:
                     events.append(TestTimedOut(self.test, self.runtimelim))
@@ -418,7 +516,20 @@ class TestJob:
             pid = spawn_bash(command, cwd=self.run_dir, env=self._step_env, redirect=redirect)
         self._pgid = pid
         self.reporter.set_values(self.test, {"process_id": pid})
+        if self.witness is not None:
+            index = RUNSCRIPT_INDEX if self._child_kind == "runscript" else self._step_index
+            self.witness.step_started(pid, self.run_dir, log_name, index, self._rollup,
+                                      self._started_at)
         return _Child(pid, now)
+
+    def _reaped(self, child: _Child | _AdoptedChild) -> None:
+        """The current child has ended and its status is taken."""
+        self._child = None
+        child.close()
+        if isinstance(child, _AdoptedChild):
+            drop_record(self.run_dir)  # acted on: a later rerun here must not see it
+        elif self.witness is not None:
+            self.witness.step_reaped(child.pid)
 
     def _start_runscript(self, now: float, events: list[Event]) -> None:
         script = resolve_runscript(self.runscript or "", self.test_src_dir)
@@ -580,9 +691,8 @@ class TestJob:
 
     def _poll_killing(self, now: float, events: list[Event]) -> None:
         child = self._child
-        if child is not None and child.poll() is not None:
-            child.close()
-            self._child = None
+        if child is not None and (child.poll() is not None or getattr(child, "lost", False)):
+            self._reaped(child)
         survivors = _live_group_members(self._pgid) if self._pgid is not None else []
         if self._child is None and not survivors:
             self._finish(*self._kill_state, self._kill_reason, events)

@@ -52,6 +52,13 @@ class RunIdentity(NamedTuple):
     run_id: int
 
 
+class StaleTest(NamedTuple):
+    """A test a dead runner left running: its row, and the run directory it had."""
+
+    test: TestRef
+    run_dir: str  # the real directory ("" when the row has none)
+
+
 class JobLost(NamedTuple):
     """The launcher no longer knows a test it was running and has no result for it (a job
     the batch system forgot, a node that died): the runner records it as not completed."""
@@ -132,9 +139,10 @@ class Launcher(Protocol):
                  status: str = "KILLED") -> list[LaunchEvent]:
         """Kill every test, each ending as `state`/`status` (the runner stopping)."""
 
-    def reap_stale(self, run: RunIdentity) -> int:
-        """Kill what a dead runner of `run` left running under this launcher; returns how
-        many jobs (process groups, batch jobs) were killed."""
+    def recover(self, run: RunIdentity, stale: Sequence[StaleTest]) -> set[TestRef]:
+        """What a dead runner of `run` left: the tests of `stale` whose work this launcher
+        carries on are returned (their `submit` resumes them where they were, and their
+        rows stay as they are); whatever else it left running is killed."""
 
     def close(self) -> None:
         """Let go of what it holds (fds, connections); called once the run is over."""

@@ -15,30 +15,42 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from megatest.executor.events import Event
+from megatest.executor.keeper import Witness, current_witness
 from megatest.executor.reporter import Reporter, TestRef
+from megatest.executor.stepexit import StepRecord, read_record, still_running
 from megatest.executor.steps import TestJob
-from megatest.launch.base import LauncherContext, LaunchEvent, LaunchSpec, RunIdentity, Selector
+from megatest.launch.base import (
+    LauncherContext,
+    LaunchEvent,
+    LaunchSpec,
+    RunIdentity,
+    Selector,
+    StaleTest,
+)
 
 
 class LocalLauncher:
     """Holds running TestJobs; `poll()` reaps children and advances jobs without busy-waiting."""
 
     def __init__(self, reporter: Reporter | None = None, *, selector: Selector | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, witness: Witness | None = None):
         self.reporter = reporter
         self.selector = selector if selector is not None else Selector()
         self.clock = clock
+        self.witness = witness  # the run's keeper (executor/keeper.py), when it has one
+        self._resume: dict[TestRef, StepRecord] = {}  # tests a dead runner left, to carry on
         self._jobs: dict[TestRef, TestJob] = {}
         self._fd_job: dict[int, TestJob] = {}  # registered pidfd -> its job
         self._job_fd: dict[TestRef, tuple[int, int]] = {}  # job -> (fd, pid) registered
 
     @classmethod
     def from_context(cls, context: LauncherContext) -> LocalLauncher:
-        return cls(context.reporter, selector=context.selector, clock=context.clock)
+        return cls(context.reporter, selector=context.selector, clock=context.clock,
+                   witness=current_witness())
 
     # -- the Launcher interface ---------------------------------------------------------------
 
@@ -58,8 +70,13 @@ class LocalLauncher:
             test_src_dir=spec.test_src_dir, runtimelim=spec.runtimelim,
             triggers=spec.triggers, waiver_hook=spec.waiver_hook,
             steps_prepared=True,  # the work area was made with its step files
-            clock=self.clock,
+            clock=self.clock, witness=self.witness,
         )
+        record = self._resume.pop(spec.test, None)
+        if record is not None:
+            events = job.resume(record, self.clock())
+            self._track(job)
+            return list(events)
         return list(self.start(job))
 
     def poll(self, timeout: float | None = 0.0) -> list[LaunchEvent]:
@@ -116,11 +133,29 @@ class LocalLauncher:
             self._track(job)
         return events
 
-    def reap_stale(self, run: RunIdentity) -> int:
-        """SIGKILL the process groups still running tests of `run` (found from /proc)."""
+    def recover(self, run: RunIdentity, stale: Sequence[StaleTest]) -> set[TestRef]:
+        """Carry on the stale tests whose keeper left a record of their step (ended, or still
+        running as the same process: adopted); SIGKILL every other process group still
+        running tests of `run` (found from /proc)."""
+        keep: set[int] = set()
+        for test, run_dir in stale:
+            record = read_record(run_dir) if run_dir else None
+            if record is None:
+                continue
+            if record.ended or still_running(record):
+                self._resume[test] = record
+                if not record.ended:
+                    keep.add(record.pid)
+        self.reap_stale(run, keep=keep)
+        return set(self._resume)
+
+    def reap_stale(self, run: RunIdentity, *, keep: Iterable[int] = ()) -> int:
+        """SIGKILL the process groups still running tests of `run` (found from /proc), but
+        those of `keep`; returns how many were killed."""
         killed = 0
+        spared = set(keep)
         for pgids in leftover_processes(run.area, run.target, run.runname).values():
-            for pgid in pgids:
+            for pgid in pgids - spared:
                 try:
                     os.killpg(pgid, signal.SIGKILL)
                     killed += 1

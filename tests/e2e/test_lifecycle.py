@@ -47,6 +47,24 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _watched_by(pid: int) -> set[int]:
+    """The pids process `pid` holds a pidfd of (what it waits on)."""
+    watched = set()
+    try:
+        fds = os.listdir(f"/proc/{pid}/fdinfo")
+    except OSError:
+        return watched
+    for fd in fds:
+        try:
+            with open(f"/proc/{pid}/fdinfo/{fd}") as fh:
+                for line in fh:
+                    if line.startswith("Pid:"):
+                        watched.add(int(line.split()[1]))
+        except (OSError, ValueError):
+            continue
+    return watched
+
+
 def _processes_in(directory: str) -> list[int]:
     """Pids of the live processes working in `directory` (a test's steps run in its run dir)."""
     want = os.path.realpath(directory)
@@ -60,10 +78,27 @@ def _processes_in(directory: str) -> list[int]:
     return pids
 
 
-def test_sigkilled_runner_is_resumed_without_losing_or_rerunning_tests(make_area):
-    area = make_area("resume")
+def runner_pid(area, run_id: int = 1) -> int:
+    """The runner's pid: `runs start` forks, and its parent stays as the run's keeper."""
+    lock = area.root / ".db" / f"runner-{run_id}.lock"
+    return int(wait_for(lambda: lock.exists() and lock.read_text().strip()))
+
+
+def add_second_step(area) -> None:
+    """Each test gets a second step, which logs `<name>+2` to ran.log."""
+    for config in sorted((area.root / "tests").glob("*/testconfig")):
+        lines = config.read_text().splitlines(keepends=True)
+        at = next(i for i, line in enumerate(lines) if line.startswith("work ")) + 1
+        lines.insert(at, 'again echo "$MT_TEST_NAME+2" >> $MT_RUN_AREA_HOME/ran.log\n')
+        config.write_text("".join(lines))
+
+
+def kill_runner_midway(area):
+    """Start the run, let two tests complete, SIGKILL the runner while two more are held
+    running; returns (the `runs start` process, the names completed before)."""
     hold_tests(area)
-    runner = area.start("runs", "start", "--target", TARGET, "--runname", "r")
+    add_second_step(area)
+    started = area.start("runs", "start", "--target", TARGET, "--runname", "r")
     first = wait_for(lambda: area.ran() if len(area.ran()) == 2 else None)  # max_concurrent_jobs 2
     for name in first:
         release(area, name)
@@ -73,26 +108,60 @@ def test_sigkilled_runner_is_resumed_without_losing_or_rerunning_tests(make_area
         states = collections.Counter(state for state, _ in table.values())
         return table if states["COMPLETED"] == 2 and states["RUNNING"] == 2 else None
 
-    before = wait_for(midway)  # two done, two held running, two not started
-    os.kill(runner.pid, signal.SIGKILL)
-    runner.wait()
-    done_before = {n for n, (state, _) in before.items() if state == "COMPLETED"}
-    assert done_before == set(first)
-    stale = area.table(TARGET, "r")
-    assert sorted(state for state, _ in stale.values()) == ["COMPLETED"] * 2 + ["NOT_STARTED"] * 2 + ["RUNNING"] * 2
+    wait_for(midway)  # two done, two held running, two not started
+    os.kill(runner_pid(area), signal.SIGKILL)
+    return started, {n for n in first}
 
-    release(area)  # what the dead runner left running, and the tests run from here on
-    resumed = area.mt("runs", "start", "--target", TARGET, "--runname", "r", timeout=60)
-    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    assert "INCOMPLETE/DEAD" in resumed.stdout  # the stale RUNNING rows were detected
+
+def assert_each_step_ran_once(area) -> None:
     final = area.table(TARGET, "r")
     assert final == {f"t{i}": ("COMPLETED", "PASS") for i in range(1, 7)}
     runs = collections.Counter(area.ran())
-    assert set(runs) == set(final)  # no test lost
-    for name in done_before:
-        assert runs[name] == 1  # none that had completed ran again
-    assert sorted(runs.values()) == [1, 1, 1, 1, 2, 2]  # only the two cut short ran twice
+    assert runs == collections.Counter([f"t{i}" for i in range(1, 7)] + [f"t{i}+2" for i in range(1, 7)])
+
+
+def test_steps_that_end_after_the_runner_died_are_kept_and_the_run_carries_on(make_area):
+    area = make_area("resume")
+    started, done_before = kill_runner_midway(area)
+    stale = area.table(TARGET, "r")
+    assert sorted(state for state, _ in stale.values()) == ["COMPLETED"] * 2 + ["NOT_STARTED"] * 2 + ["RUNNING"] * 2
+    cut = sorted(n for n, (state, _) in stale.items() if state == "RUNNING")
+
+    release(area)  # the held steps end while no runner is alive: the keeper writes them down
+    assert started.wait(timeout=60) == 128 + signal.SIGKILL  # the runner's death, passed on
+    output = started.stdout.read()
+    assert "the runner" in output and "was killed by SIGKILL" in output
+    assert "waiting for its 2 running steps" in output
+    for name in cut:  # each test's run dir holds the end of its step
+        record = next((area.root / "runs").glob(f"*/*/r/{name}/.megatest-step-exit"))
+        assert '"code": 0' in record.read_text()
+
+    resumed = area.mt("runs", "start", "--target", TARGET, "--runname", "r", timeout=60)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "INCOMPLETE" not in resumed.stdout
+    assert_each_step_ran_once(area)  # none lost, none twice: the cut tests went on to step 2
+    assert not list((area.root / "runs").glob("**/.megatest-step-exit"))  # acted on, gone
     assert (area.root / "hooks.txt").read_text() == "r\n"  # the pre-hook ran once, not on resume
+
+
+def test_a_step_still_running_when_the_run_is_resumed_is_adopted_not_killed(make_area):
+    area = make_area("resume")
+    started, _done_before = kill_runner_midway(area)
+    stale = area.table(TARGET, "r")
+    cut = sorted(n for n, (state, _) in stale.items() if state == "RUNNING")
+    held = [pid for name in cut  # each step leads its own process group
+            for pid in _processes_in(str(next((area.root / "runs").glob(f"*/*/r/{name}"))))
+            if os.getpgid(pid) == pid]
+    assert len(held) == 2  # the held steps go on, the old keeper's children now
+    resumed = area.start("runs", "start", "--target", TARGET, "--runname", "r")
+    wait_for(lambda: set(held) <= _watched_by(runner_pid(area)))  # adopted: the new runner waits on them
+    release(area)
+    assert resumed.wait(timeout=60) == 0, resumed.stdout.read()
+    assert started.wait(timeout=60) == 128 + signal.SIGKILL
+    assert_each_step_ran_once(area)  # the adopted steps were neither killed nor run again
+    for name in cut:
+        log = next((area.root / "runs").glob(f"*/*/r/{name}/again.log"))
+        assert log.exists()  # their second step ran under the new runner
 
 
 def test_runs_kill_kills_the_running_test_and_ends_the_run(make_area):
@@ -197,12 +266,12 @@ def test_work_areas_made_by_the_runner_itself_give_the_same_run(make_area):
     assert (area.root / "lt" / TARGET / "own" / "t6" / "foo.txt").read_text() == "none\n"
 
 
-def _preparer_pid(runner_pid: int) -> int | None:
+def _preparer_pid(runner: int) -> int | None:
     """The runner's forked preparer: its child running the runner's own command line."""
-    own = open(f"/proc/{runner_pid}/cmdline", "rb").read()
-    for task in os.listdir(f"/proc/{runner_pid}/task"):
+    own = open(f"/proc/{runner}/cmdline", "rb").read()
+    for task in os.listdir(f"/proc/{runner}/task"):
         try:
-            children = open(f"/proc/{runner_pid}/task/{task}/children").read().split()
+            children = open(f"/proc/{runner}/task/{task}/children").read().split()
         except OSError:
             continue
         for child in children:
@@ -218,7 +287,7 @@ def test_a_dead_preparer_costs_no_test(make_area):
     area = make_area("resume")
     hold_tests(area)
     runner = area.start("runs", "start", "--target", TARGET, "--runname", "pk")
-    preparer = wait_for(lambda: _preparer_pid(runner.pid))
+    preparer = wait_for(lambda: _preparer_pid(runner_pid(area)))
     wait_for(lambda: len(area.ran()) == 2)  # mid-run: two tests held running, four to go
     os.kill(preparer, signal.SIGKILL)
     release(area)
@@ -266,3 +335,20 @@ def test_exclusive_test_never_overlaps_across_runs(make_area):
     events = _second_run_while_first_holds(
         make_area("exclusive"), "solo.log", ["--runname", "a"], ["--runname", "b"], "a start")
     assert events[("b", "start")] >= events[("a", "end")]
+
+
+def test_sigterm_to_runs_start_reaches_the_runner_which_stops_its_tests(make_area):
+    area = make_area("resume")
+    hold_tests(area)
+    started = area.start("runs", "start", "--target", TARGET, "--runname", "r")
+    wait_for(lambda: len(area.ran()) == 2)  # two tests held running
+    runner = runner_pid(area)
+    started.send_signal(signal.SIGTERM)  # to the pid a script knows: the keeper's
+    out, _ = started.communicate(timeout=60)
+    assert started.returncode == 1, out
+    assert "interrupted by SIGTERM" in out
+    assert not _alive(runner)
+    table = area.table(TARGET, "r")
+    assert sorted(table.values()) == [("INCOMPLETE", "KILLED")] * 2 + [("NOT_STARTED", "n/a")] * 4
+    for run_dir in (area.root / "runs").glob("*/*/r/t*"):
+        assert _processes_in(str(run_dir)) == []  # nothing left running

@@ -10,11 +10,18 @@ and the run's listeners see an ordinary run.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from megatest.executor.reporter import TestRef
-from megatest.launch.base import JobLost, LauncherContext, LaunchEvent, LaunchSpec, RunIdentity
+from megatest.launch.base import (
+    JobLost,
+    LauncherContext,
+    LaunchEvent,
+    LaunchSpec,
+    RunIdentity,
+    StaleTest,
+)
 
 
 class FakeClock:
@@ -53,10 +60,12 @@ class Script:
     durations: dict[str, float] = field(default_factory=dict)  # default 10 s
     statuses: dict[str, str] = field(default_factory=dict)  # default PASS
     lose: set[str] = field(default_factory=set)  # the launcher forgets these at their end
+    carry_on: set[str] = field(default_factory=set)  # a dead runner's tests it carries on
     # what the runner did, for the test to look at
     submitted: list[tuple[float, str]] = field(default_factory=list)  # (time, full name)
     ended: list[tuple[float, str]] = field(default_factory=list)
     reaped: list[RunIdentity] = field(default_factory=list)
+    resumed: list[tuple[float, str]] = field(default_factory=list)  # carried on, not started
     most_at_once: int = 0
 
 
@@ -66,6 +75,7 @@ class FakeLauncher:
         self.script = script
         self.clock = script.clock
         self._ends: dict[TestRef, float] = {}
+        self._carried: set[TestRef] = set()
 
     @property
     def running(self) -> int:
@@ -76,9 +86,13 @@ class FakeLauncher:
 
     def submit(self, spec: LaunchSpec) -> list[LaunchEvent]:
         test = spec.test
-        self.script.submitted.append((self.clock.now, test.full_name))
-        self.reporter.set_state_status(test, "REMOTEHOSTSTART", "n/a", None)
-        self.reporter.set_state_status(test, "RUNNING", None, None)
+        if test in self._carried:
+            self._carried.discard(test)
+            self.script.resumed.append((self.clock.now, test.full_name))
+        else:
+            self.script.submitted.append((self.clock.now, test.full_name))
+            self.reporter.set_state_status(test, "REMOTEHOSTSTART", "n/a", None)
+            self.reporter.set_state_status(test, "RUNNING", None, None)
         self._ends[test] = self.clock.now + self.script.durations.get(test.full_name, 10.0)
         self.script.most_at_once = max(self.script.most_at_once, len(self._ends))
         return []
@@ -115,9 +129,10 @@ class FakeLauncher:
             self.reporter.set_state_status(test, state, status, reason)
         return []
 
-    def reap_stale(self, run: RunIdentity) -> int:
+    def recover(self, run: RunIdentity, stale: Sequence[StaleTest]) -> set[TestRef]:
         self.script.reaped.append(run)
-        return 0
+        self._carried = {t.test for t in stale if t.test.full_name in self.script.carry_on}
+        return set(self._carried)
 
     def close(self) -> None:
         self._ends.clear()

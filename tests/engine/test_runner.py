@@ -152,6 +152,26 @@ def test_a_run_left_by_a_dead_runner_resumes_without_running_completed_tests_aga
         ["done", "cut", "fresh"], ("COMPLETED", "PASS"))
 
 
+def test_a_test_the_launcher_carries_on_after_a_dead_runner_is_resumed_not_rerun(tmp_path, script):
+    root = make_area(tmp_path, {"done": "", "cut": "", "after": waits_on("cut")})
+    with open_store(root, fields=["SYSTEM"]) as store:  # what a SIGKILLed runner leaves
+        run_id = store.get_or_create_run({"SYSTEM": "a"}, "r")
+        ids = store.register_tests(run_id, [("done", ""), ("cut", ""), ("after", "")])
+        store.set_test_state_status(run_id, ids[("done", "")], "COMPLETED", "PASS")
+        store.set_test_state_status(run_id, ids[("cut", "")], "RUNNING", "n/a")
+    script.carry_on.add("cut")
+    script.durations["cut"] = 5
+    seen = Changes()
+    outcome, rows = run(root, script, listeners=[seen])
+    assert script.resumed == [(START, "cut")]  # handed back to the launcher at once
+    assert [name for _t, name in script.submitted] == ["after"]  # after cut's end, only
+    assert script.submitted[0][0] == START + 5
+    assert not [s for s in seen.states if s[0] == "cut" and s[1] != "COMPLETED"]  # never reset
+    assert outcome.exit_code == 0
+    assert {name: row[:2] for name, row in rows.items()} == dict.fromkeys(
+        ["done", "cut", "after"], ("COMPLETED", "PASS"))
+
+
 def test_a_job_the_launcher_loses_ends_incomplete_and_is_not_waited_for(tmp_path, script):
     root = make_area(tmp_path, {"lost": "", "after": waits_on("lost"), "fine": ""})
     script.lose.add("lost")
