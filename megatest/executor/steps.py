@@ -533,10 +533,13 @@ class TestJob:
 
     def _start_runscript(self, now: float, events: list[Event]) -> None:
         script = resolve_runscript(self.runscript or "", self.test_src_dir)
+        # a file of that name runs as it is; any other text is a shell command line, as the
+        # original's process-run has it (`runscript main.sh --fast`: ./main.sh with an argument)
+        command = shlex.quote(script) if os.path.isfile(script) else self.runscript or ""
         # the runscript's output goes to the launch log, as the -execute process's did
         self._child_kind = "runscript"
         try:
-            self._child = self._spawn(LAUNCH_LOG, shlex.quote(script), now, append=True)
+            self._child = self._spawn(LAUNCH_LOG, command, now, append=True)
         except OSError as exc:
             self._finish("COMPLETED", "FAIL", f"could not start runscript: {exc}", events)
             return

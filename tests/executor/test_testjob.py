@@ -170,6 +170,15 @@ def test_runscript_exit_code_is_final_status(tmp_path):
     assert "from runscript" in (run_dir / "mt_launch.log").read_text()
 
 
+def test_a_runscript_with_arguments_is_a_command_line(tmp_path):
+    (tmp_path / "main.sh").write_text('#!/bin/sh\necho "args: $*"\n')
+    (tmp_path / "main.sh").chmod(0o755)
+    j, _rep = job(tmp_path, runscript="main.sh --fast 'two words'", test_src_dir=str(tmp_path))
+    run(j)
+    assert j.result == ("COMPLETED", "PASS")
+    assert "args: --fast two words" in (tmp_path / "mt_launch.log").read_text()
+
+
 def test_runscript_nonzero_still_runs_ezsteps_which_then_fail(tmp_path):
     j, rep = job(tmp_path, [("after", "echo ran")], runscript="/bin/false")
     run(j)
