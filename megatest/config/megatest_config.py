@@ -73,7 +73,7 @@ def parse_target(target: str, fields: list[str]) -> dict[str, str]:
 class Setup:
     """`[setup]`, with the original's defaults."""
 
-    linktree: str | None = None  # $MT_LINKTREE overrides [setup] linktree
+    linktree: str | None = None  # $MT_LINKTREE, else [setup] linktree, else <area>/lt
     max_concurrent_jobs: int | float = 1  # not the old manual's "no limit"
     runqueue: int | float = 1
     maxretries: int | float = 100
@@ -274,7 +274,9 @@ def build_model(
         area_name = _str(setup.get("testsuite"))
     if area_name is None:
         area_name = env.get("MT_TESTSUITE_NAME") or toppath.name
-    linktree = env.get("MT_LINKTREE") or _str(setup.get("linktree"))
+    # neither set: the area's `lt` folder, the default the original's author gave linktree
+    # (common:get-linktree) so that an area need not set it
+    linktree = env.get("MT_LINKTREE") or _str(setup.get("linktree")) or str(toppath / "lt")
     model_setup = Setup(
         linktree=linktree,
         max_concurrent_jobs=_number(setup.get("max_concurrent_jobs"), 1),

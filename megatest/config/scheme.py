@@ -7,7 +7,8 @@ is applied to the config being read. The evaluator is the shared sandboxed Schem
 Megatest itself offers configs: the environment (`getenv`, `setenv`, ... on the read's env
 mapping, never `os.environ`), `args:get-arg`, `*toppath*`, `ht` with
 `config-lookup`/`configf:lookup`, `runconfigs-get`, `nice-path`, `create-directory`
-(relative to the read's cwd), `current-directory`, `get-host-name`, `file-exists?`.
+(relative to the read's cwd), `current-directory`, `get-host-name`, `file-exists?`,
+`db:dbfile-path` (the area's database folder).
 
 Errors: a name neither provides (e.g. `rmt:get-tests`) raises `UnboundName`, a runaway
 evaluation `SchemeLimitError`; the directive code turns both into a ConfigError naming
@@ -118,6 +119,20 @@ def megatest_bindings(ctx: SchemeContext) -> dict[str, Any]:
         name = _string(path, "file-exists?")
         return name if os.path.exists(in_cwd(name)) else False
 
+    def dbfile_path(*_ignored: Any) -> str:
+        # the folder holding the area's main.db and <run-id>.db files, made if missing, as
+        # the original's db:dbfile-path (its arguments are ignored there too)
+        if ctx.toppath is None:
+            raise SchemeError("(db:dbfile-path) not in a megatest area")
+        from megatest.store.paths import db_dir  # only configs that ask pay for it
+
+        folder = db_dir(ctx.toppath)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SchemeError(f"(db:dbfile-path) cannot create {folder}: {exc}") from exc
+        return str(folder)
+
     return {
         "ht": ctx.config,
         "*toppath*": _or_false(ctx.toppath),
@@ -137,6 +152,7 @@ def megatest_bindings(ctx: SchemeContext) -> dict[str, Any]:
         "common:nice-path": nice,
         "get-host-name": _host_name,
         "file-exists?": file_exists,
+        "db:dbfile-path": dbfile_path,
     }
 
 

@@ -626,6 +626,11 @@ class TestJob:
         state, status = current if current is not None else (self._state, self._status)
         if state in RUNNING_STATES:
             self._finish("COMPLETED", exitcodes.final_status(code, status), self.final_comment, events)
+        elif state == "KILLREQ":
+            # the test asked for its own kill and ended before it was acted on: nothing is
+            # left to kill, so it ends KILLED with the status it gave, as a kill request on a
+            # test no one runs does (the runner would otherwise wait for an end never told)
+            self._finish("KILLED", status, None, events)
         else:
             self._finish(None, None, None, events)
 

@@ -187,7 +187,9 @@ def test_data_status(
         return status
     t = _number(tol)
     if t is not None:
-        return "pass" if abs(v - e) <= t else "fail"
+        # the band expected-tol .. expected+tol, as the original computes it: 1.2 against
+        # 1.3 +/- 0.1 passes (1.3 - 0.1 == 1.2), where |1.2 - 1.3| <= 0.1 would not
+        return "pass" if e - t <= v <= e + t else "fail"
     op = COMPARATORS.get(str(tol).strip())
     if op is None:
         return f"ERROR: bad tol comparator {tol}"

@@ -40,7 +40,7 @@ def test_defaults_of_an_almost_empty_config(tmp_path):
     assert s.minspace == 10000
     assert s.runqueue == 1 and s.maxretries == 100
     assert s.launch_delay == 0 and s.launchwait and not s.run_wait
-    assert s.runtimelim is None and s.linktree is None
+    assert s.runtimelim is None and s.linktree == str(top / "lt")  # no linktree: <area>/lt
     assert s.give_up_waiting == 36000 and s.dbdir_space_required == 100000
     assert s.area_name == tmp_path.name
     assert s.rerun_passes == 1 and s.use_cache

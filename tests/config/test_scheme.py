@@ -106,6 +106,17 @@ def test_nice_path_in_disks_and_create_directory(tmp_path):
     assert (tmp_path / "made/deep").is_dir()
 
 
+def test_dbfile_path_is_the_areas_database_folder_made_if_missing(tmp_path):
+    # an area's test exports it (`MT_DBDIR #{scheme (db:dbfile-path #f)}`) to read main.db
+    # and <run-id>.db itself, as the original's db_sync test does
+    from megatest.store.paths import main_db
+
+    top = tmp_path / "area"
+    top.mkdir()
+    assert scm("(db:dbfile-path #f)", toppath=str(top)) == str(main_db(top).parent)
+    assert main_db(top).parent.is_dir()
+
+
 def test_items_built_with_list_code_expand_to_items():
     from megatest.config.items import expand_items
 

@@ -64,7 +64,10 @@ def test_helper_numeric_status():
     ("value", "expected", "tol", "status", "out"),
     [(1.0, 1.1, 0.2, None, "pass"), (1.0, 2.0, 0.5, None, "fail"), (3, 2, ">", None, "pass"),
      ("3", "4", ">=", "", "fail"), (1, 1, "~", None, "ERROR: bad tol comparator ~"),
-     (1, 2, 0.1, "PASS", "PASS"), ("abc", 1, 1, None, None), (1, 1, None, "n/a", "n/a")],
+     (1, 2, 0.1, "PASS", "PASS"), ("abc", 1, 1, None, None), (1, 1, None, "n/a", "n/a"),
+     # on the band's edge: expected-tol <= value <= expected+tol in floats, as the original
+     # (|1.2 - 1.3| is 0.10000000000000009, but 1.3 - 0.1 is exactly 1.2)
+     (1.2, 1.3, 0.1, None, "pass"), (1.0e9, 2e9, 1e9, None, "pass")],
 )
 def test_test_data_status(value, expected, tol, status, out):
     assert m.test_data_status(value, expected, tol, status) == out
