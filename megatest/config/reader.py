@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 
 from megatest.config import lines as L
@@ -169,9 +169,11 @@ class _Reader:
         toppath: str | None,
         target: str | None,
         args: Mapping[str, str],
+        defer_system: Collection[str] = (),
     ):
         self.cfg = cfg
         self.allow = allow
+        self.defer_system = frozenset(defer_system)
         self.sections = None if sections is None else frozenset(sections)
         self.cwd = cwd
         self.target = target
@@ -394,6 +396,8 @@ class _Reader:
             elif kind == L.KEY_SYS:
                 cfg.dynamic = True
                 p = perm(section)  # the CURRENT section here, unlike the line reading
+                if p is True and section in self.defer_system:
+                    p = "return-procs"
                 if p:
                     key, cmd = groups
                     if p == "return-procs":
@@ -529,6 +533,7 @@ def read_config(
     post_section_procs: Sequence[tuple[str, PostSectionProc]] = (),
     into: Config | None = None,
     args: Mapping[str, str] | None = None,
+    defer_system: Collection[str] = (),
     _text: str | None = None,
 ) -> Config | None:
     """Read a config file (and its includes). Returns None when the file does not exist.
@@ -538,6 +543,8 @@ def read_config(
     "return-procs" ([system] -> Deferred), "return-string" (no #{} expansion, [system] -> cmd).
     env: read by getenv, written by exports, given to shells; None = a private os.environ copy.
     args: command-line options visible to #{scheme (args:get-arg "-x")}.
+    defer_system: sections whose [system] values are deferred (as in "return-procs") even
+    when allow is True.
     _text: read this text as if it were the file `path` (read_config_text).
     """
     fspath = os.fspath(path)
@@ -557,7 +564,8 @@ def read_config(
                 raise
             unreadable = exc
     cfg = _prepare(into, env, precreate)
-    reader = _Reader(cfg, allow, environ_patt, sections, cwd, toppath, target, args or {})
+    reader = _Reader(cfg, allow, environ_patt, sections, cwd, toppath, target, args or {},
+                     defer_system)
     procs = _compile_procs(post_section_procs)
     if unreadable is not None:
         raise _cannot_read(unreadable, fspath, None)

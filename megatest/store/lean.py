@@ -492,7 +492,12 @@ class LeanStore:
         """Tests of a run, ordered by testname then item_path (the -list-runs order).
         `states`/`statuses` keep rows IN the lists (NOT IN with not_in); DELETED rows are left
         out unless include_deleted; `since` keeps rows with last_update >= since."""
-        conds: list[Where] = [("run_id = ?", [run_id])]
+        # with a list of states, `+run_id` keeps the run_id term off tests_index: SQLite would
+        # otherwise walk that index (every row of the run) for its ORDER BY rather than seek
+        # the few rows of those states in tests_state_index (the runner's kill-request poll)
+        states = list(states or ())
+        by_state = bool(states) and not not_in
+        conds: list[Where] = [("+run_id = ?" if by_state else "run_id = ?", [run_id])]
         patt = test_where(testpatt)
         if patt is not None:
             conds.append(patt)
