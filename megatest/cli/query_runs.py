@@ -8,6 +8,7 @@ Runtime: Ns ...`); its json form is the same data, by run.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 import typer
@@ -117,32 +118,47 @@ def query_tests(
     area: AreaOption = None,
 ) -> None:
     """List every test and item of matching runs: state, status, start, duration, comment, dir."""
-    import json
     import time as _time
 
-    from megatest.engine.manage import matching_runs, matching_tests
+    from megatest.engine.manage import iter_matching_tests, matching_runs
     from megatest.store import open_store
 
     check_format(fmt, ("json", "text"))
     sel = _selector(ctx, area, target, runname, testpatt, state, status)
-    rows = []
+    # each row is written as it is read: a run of 100,000 items lists in constant memory
     with open_store(sel.area, create=False) as store:
-        for run in matching_runs(store, sel):
-            for t in matching_tests(store, run, sel):
-                rows.append({
-                    "target": run.target, "runname": run.runname, "test": t.testname,
-                    "item": t.item_path, "state": t.state, "status": t.status,
-                    "start": t.event_time, "duration": t.run_duration or 0,
-                    "comment": t.comment or "", "rundir": t.rundir,
-                })
-    if fmt == "json":
-        typer.echo(json.dumps(rows, indent=2))
-        return
-    for r in rows:
-        start = _time.strftime("%Y-%m-%d %H:%M:%S", _time.localtime(r["start"])) if r["start"] else "-"
-        name = f"{r['test']}/{r['item']}" if r["item"] else r["test"]
-        typer.echo(f"{r['target']}/{r['runname']}  {name:<30} {r['state']:<12} {r['status']:<10} "
-                   f"{start}  {r['duration']:>5}s  {r['rundir']}  {r['comment']}")
+        rows = (
+            {
+                "target": run.target, "runname": run.runname, "test": t.testname,
+                "item": t.item_path, "state": t.state, "status": t.status,
+                "start": t.event_time, "duration": t.run_duration or 0,
+                "comment": t.comment or "", "rundir": t.rundir,
+            }
+            for run in matching_runs(store, sel)
+            for t in iter_matching_tests(store, run, sel)
+        )
+        if fmt == "json":
+            _echo_json_list(rows)
+            return
+        for r in rows:
+            start = (_time.strftime("%Y-%m-%d %H:%M:%S", _time.localtime(r["start"]))
+                     if r["start"] else "-")
+            name = f"{r['test']}/{r['item']}" if r["item"] else r["test"]
+            typer.echo(f"{r['target']}/{r['runname']}  {name:<30} {r['state']:<12} "
+                       f"{r['status']:<10} {start}  {r['duration']:>5}s  {r['rundir']}  "
+                       f"{r['comment']}")
+
+
+def _echo_json_list(rows: Iterable[dict[str, object]]) -> None:
+    """The text json.dumps(list(rows), indent=2) gives, written one row at a time."""
+    import json
+
+    first = True
+    for row in rows:
+        body = json.dumps(row, indent=2).replace("\n", "\n  ")
+        typer.echo(("[\n  " if first else ",\n  ") + body, nl=False)
+        first = False
+    typer.echo("[]" if first else "\n]")
 
 
 def _paths_selector(ctx: typer.Context, area: Any, target: str | None, runname: str | None,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 
 from megatest.config import lines as L
@@ -170,9 +170,11 @@ class _Reader:
         target: str | None,
         args: Mapping[str, str],
         rget: Callable[[str], Value | None] | None = None,
+        defer_system: Collection[str] = (),
     ):
         self.cfg = cfg
         self.allow = allow
+        self.defer_system = frozenset(defer_system)
         self.sections = None if sections is None else frozenset(sections)
         self.cwd = cwd
         self.target = target
@@ -395,6 +397,8 @@ class _Reader:
             elif kind == L.KEY_SYS:
                 cfg.dynamic = True
                 p = perm(section)  # the CURRENT section here, unlike the line reading
+                if p is True and section in self.defer_system:
+                    p = "return-procs"
                 if p:
                     key, cmd = groups
                     if p == "return-procs":
@@ -531,6 +535,7 @@ def read_config(
     into: Config | None = None,
     args: Mapping[str, str] | None = None,
     rget: Callable[[str], Value | None] | None = None,
+    defer_system: Collection[str] = (),
     _text: str | None = None,
 ) -> Config | None:
     """Read a config file (and its includes). Returns None when the file does not exist.
@@ -542,6 +547,8 @@ def read_config(
     args: command-line options visible to #{scheme (args:get-arg "-x")}.
     rget: what `#{rget VAR}` looks up (default: the target then `default` section of the
     config being read, as in runconfigs.config).
+    defer_system: sections whose [system] values are deferred (as in "return-procs") even
+    when allow is True.
     _text: read this text as if it were the file `path` (read_config_text).
     """
     fspath = os.fspath(path)
@@ -561,7 +568,8 @@ def read_config(
                 raise
             unreadable = exc
     cfg = _prepare(into, env, precreate)
-    reader = _Reader(cfg, allow, environ_patt, sections, cwd, toppath, target, args or {}, rget)
+    reader = _Reader(cfg, allow, environ_patt, sections, cwd, toppath, target, args or {}, rget,
+                     defer_system)
     procs = _compile_procs(post_section_procs)
     if unreadable is not None:
         raise _cannot_read(unreadable, fspath, None)

@@ -319,7 +319,10 @@ def read_testconfig(
     """Read `<test_dir>/testconfig` (test name = the dir's name).
 
     mode "plan": allow "return-procs" ([system] values deferred), item vars not set;
-    "launch": allow True with `item`'s variables set; "raw": allow False, no environ-patt
+    "launch": allow True with `item`'s variables set, except the [system] values of [items]
+    and [itemstable] (the items were expanded when the run was planned: running their
+    command again for each of n items would cost O(n) per launch); "raw": allow False, no
+    environ-patt
     (triggers/test_meta reads). MT_TEST_NAME (and the rest of `testconfig_env`) is set in `env`
     before reading; `env` is updated in place ([pre-launch-env-vars] exports). cwd defaults
     to the area. Raises ConfigError when the file is missing.
@@ -341,6 +344,7 @@ def read_testconfig(
             toppath=top,
             target=target,
             rget=runconfigs_rget(top, target, env),  # #{rget V}: the runconfigs value
+            defer_system=_ITEMS_SECTIONS if mode == "launch" else (),
         )
     except ConfigError:
         _not_a_file(path)
@@ -362,6 +366,7 @@ def _not_a_file(path: str) -> None:
 
 _PATH_TYPE = type(Path())
 _ALLOW: dict[str, bool | str] = {"plan": "return-procs", "launch": True, "raw": False}
+_ITEMS_SECTIONS = ("items", "itemstable")
 
 
 def _set_testconfig_vars(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +24,7 @@ from megatest.store import open_store
 
 if TYPE_CHECKING:
     from megatest.executor.deletion import DeletionGuard
-    from megatest.store.interface import Store
+    from megatest.store.interface import StateChange, Store
     from megatest.store.records import RunRecord, TestRecord
 
 
@@ -73,6 +73,34 @@ def matching_tests(store: Store, run: RunRecord, sel: Selector) -> list[TestReco
     )
 
 
+def iter_matching_tests(store: Store, run: RunRecord, sel: Selector) -> Iterator[TestRecord]:
+    """matching_tests' rows, read a page at a time (listings of big runs)."""
+    return store.iter_tests(
+        run.id, sel.testpatt or "%", list(sel.states) or None, list(sel.statuses) or None
+    )
+
+
+# Test rows written per store transaction by the commands that change many (set-state, kill,
+# remove): one per test would cost a commit each, minutes for 100,000 items. A `runs remove`
+# stopped midway leaves at most this many removed work areas whose rows still say what they
+# were (the next `runs remove` ends them).
+WRITE_BATCH = 500
+
+
+def _write_batched(store: Store, run_id: int, changes: Iterable[StateChange]) -> int:
+    """set_tests_state_status in transactions of WRITE_BATCH changes; how many were written."""
+    chunk: list[StateChange] = []
+    count = 0
+    for change in changes:
+        chunk.append(change)
+        count += 1
+        if len(chunk) >= WRITE_BATCH:
+            store.set_tests_state_status(run_id, chunk)
+            chunk = []
+    store.set_tests_state_status(run_id, chunk)
+    return count
+
+
 def set_state_status(
     sel: Selector, state: str, status: str, say: Callable[[str], None]
 ) -> int:
@@ -82,9 +110,8 @@ def set_state_status(
             if run.locked:
                 say(f"run {run.target}/{run.runname} is locked: left alone")
                 continue
-            for test in matching_tests(store, run, sel):
-                store.set_test_state_status(run.id, test.id, state, status)
-                count += 1
+            count += _write_batched(store, run.id, (
+                (test.id, state, status, None) for test in matching_tests(store, run, sel)))
     say(f"set {count} test(s) to {state}/{status}")
     return count
 
@@ -149,26 +176,34 @@ def remove(sel: Selector, say: Callable[[str], None], keep_records: bool = False
                 )
             tests = matching_tests(store, run, sel)
             guard = deletion_guard(sel.area, run.target, run.runname, {t.testname for t in tests})
-            # deepest directories (items) first, as the original does
-            for test in sorted(tests, key=lambda t: -len(t.item_path.split("/")) if t.item_path else 0):
-                if test.state in RUNNING_STATES:
-                    say(f"{test.fullname} is {test.state}: not removed")
-                    continue
-                real, link = recorded_dir(test.shortdir), recorded_dir(test.rundir)
-                try:
-                    if not (test.item_path == "" and any(t.item_path for t in tests if t.testname == test.testname)):
-                        remove_work_area(real, link, guard=guard)
-                    elif link is not None and Path(link).is_dir() and not any(Path(link).iterdir()):
-                        Path(guard.check(link, follow=False)).rmdir()
-                except UnsafeDeletion as exc:
-                    say(f"{run.target}/{run.runname} {test.fullname}: {exc.one_line()}; left as it is")
-                    refused.append(test.fullname)
-                    continue
-                if not keep_records:
-                    store.set_test_state_status(run.id, test.id, "DELETED", "n/a")
-                verbosity.detail(2, f"removed {run.target}/{run.runname} {test.fullname}")
-                removed += 1
-            if not keep_records and not store.get_tests(run.id):
+            itemized = {t.testname for t in tests if t.item_path}
+            deleted: list[tuple[int, str | None, str | None, str | None]] = []
+            try:
+                # deepest directories (items) first, as the original does
+                for test in sorted(tests, key=lambda t: -len(t.item_path.split("/")) if t.item_path else 0):
+                    if test.state in RUNNING_STATES:
+                        say(f"{test.fullname} is {test.state}: not removed")
+                        continue
+                    real, link = recorded_dir(test.shortdir), recorded_dir(test.rundir)
+                    try:
+                        if not (test.item_path == "" and test.testname in itemized):
+                            remove_work_area(real, link, guard=guard)
+                        elif link is not None and Path(link).is_dir() and not any(Path(link).iterdir()):
+                            Path(guard.check(link, follow=False)).rmdir()
+                    except UnsafeDeletion as exc:
+                        say(f"{run.target}/{run.runname} {test.fullname}: {exc.one_line()}; left as it is")
+                        refused.append(test.fullname)
+                        continue
+                    if not keep_records:
+                        deleted.append((test.id, "DELETED", "n/a", None))
+                        if len(deleted) >= WRITE_BATCH:
+                            store.set_tests_state_status(run.id, deleted)
+                            deleted.clear()
+                    verbosity.detail(2, f"removed {run.target}/{run.runname} {test.fullname}")
+                    removed += 1
+            finally:
+                store.set_tests_state_status(run.id, deleted)  # what was removed so far
+            if not keep_records and next(iter(store.iter_tests(run.id, page=1)), None) is None:
                 store.remove_run(run.id)
                 say(f"run {run.target}/{run.runname} removed")
     say(f"removed {removed} test(s)")
@@ -183,10 +218,10 @@ def request_kill(sel: Selector, say: Callable[[str], None]) -> int:
     count = 0
     with open_store(sel.area, create=False) as store:
         for run in matching_runs(store, sel):
-            for test in matching_tests(store, run, sel):
-                if test.state in RUNNING_STATES or (test.state, test.status) == ("NOT_STARTED", "n/a"):
-                    store.request_kill(run.id, test.id)
-                    count += 1
+            # KILLREQ, status unchanged (Store.request_kill), a batch at a time
+            count += _write_batched(store, run.id, (
+                (test.id, "KILLREQ", None, None) for test in matching_tests(store, run, sel)
+                if test.state in RUNNING_STATES or (test.state, test.status) == ("NOT_STARTED", "n/a")))
     say(f"kill requested for {count} test(s)")
     return count
 

@@ -43,6 +43,8 @@ class Progress(RunListener):
         self.tty = self.stream.isatty() if tty is None else tty
         self.refresh = refresh
         self.rows: dict[str, tuple[str, str]] = {}
+        # kept as rows change: a redraw costs the same with 100 tests or 100,000
+        self._counts: Counter[str] = Counter()
         self._running_since: dict[str, float] = {}
         self._drawn = 0
         self._last_draw = 0.0
@@ -68,8 +70,12 @@ class Progress(RunListener):
         final line is printed, from the run's own counts."""
         if self.quiet:
             return
-        if self.rows.get(name) == (state, status):
+        old = self.rows.get(name)
+        if old == (state, status):
             return
+        if old is not None:
+            self._counts[label(*old)] -= 1
+        self._counts[label(state, status)] += 1
         self.rows[name] = (state, status)
         if state in ("LAUNCHED", "RUNNING", "REMOTEHOSTSTART"):
             self._running_since.setdefault(name, time.monotonic())
@@ -106,7 +112,7 @@ class Progress(RunListener):
         self.stream.flush()
 
     def counts(self) -> Counter[str]:
-        return Counter(label(s, st) for s, st in self.rows.values())
+        return +self._counts  # the labels no row has any more left out
 
     def _block(self, now: float) -> list[str]:
         counts = self.counts()
@@ -114,6 +120,7 @@ class Progress(RunListener):
         head = f"{self.title}  {elapsed:6.1f}s  " + "  ".join(
             f"{k} {v}" for k, v in sorted(counts.items())
         )
+        # what runs is bounded by the run's job limits, not by the number of its tests
         running = sorted(self._running_since.items(), key=lambda kv: kv[1])
         lines = [head]
         for name, since in running[:8]:

@@ -19,7 +19,7 @@ the run.
 from __future__ import annotations
 
 import heapq
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -99,9 +99,15 @@ class Scheduler:
         self._waiting: dict[Key, TestPlan] = {}  # prerequisites not met yet
         self._waiting_by_name: dict[str, dict[Key, None]] = defaultdict(dict)  # in item order
         self._item_rows: dict[str, set[str]] = defaultdict(set)  # every item row of a test
-        for name, path in self.rows:
-            if path:
-                self._item_rows[name].add(path)
+        # how many items of a test are in each (state, status), and the pair each item is
+        # counted under: a parent's rollup reads the few pairs, not every item (O(n) per
+        # change of an item whose test has dependants would make a big run O(n^2))
+        self._pairs: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
+        self._counted: dict[Key, tuple[str, str]] = {}
+        for key in self.rows:
+            if key[1]:
+                self._item_rows[key[0]].add(key[1])
+                self._count(key)
         self._first = True
         self._gates: dict[str, TestPlan] = {}  # deferred items waiting to be expanded
         self._ready: list[tuple[int, int, Key]] = []  # heap: launchable once limits allow
@@ -128,7 +134,8 @@ class Scheduler:
                 if top.casualty:
                     cached = top  # blocked before any item could run
                 else:
-                    cached = self._rollup([self.rows[(name, p)] for p in self._item_rows[name]])
+                    cached = self._rollup([Row(state, status) for (state, status), n
+                                           in self._pairs[name].items() if n])
                 self._parent_cache[name] = cached
             return cached
         return self.rows.get((name, path), _NO_ROW)
@@ -190,8 +197,21 @@ class Scheduler:
         name, path = key
         if path:
             self._item_rows[name].add(path)
+            self._count(key)
         self._parent_cache.pop(name, None)
         self._dirty.add(name)
+
+    def _count(self, key: Key) -> None:
+        """Count an item row under its (state, status) now, no longer under the old one."""
+        row = self.rows[key]
+        pair = (row.state, row.status)
+        old = self._counted.get(key)
+        if old != pair:
+            pairs = self._pairs[key[0]]
+            if old is not None:
+                pairs[old] -= 1
+            pairs[pair] += 1
+            self._counted[key] = pair
 
     def cancel(self, key: Key) -> bool:
         """Take a job that has not launched out of the queue (kill request); True if it was queued."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 REVISIONS: dict[str, str] = {
     'main': 'main_0002',
-    'run': 'run_0003',
+    'run': 'run_0004',
 }
 
 STATEMENTS: dict[str, tuple[str, ...]] = {
@@ -41,5 +41,11 @@ STATEMENTS: dict[str, tuple[str, ...]] = {
         'CREATE INDEX tests_state_index ON tests (state, status)',
         'CREATE INDEX test_rundat_index ON test_rundat (test_id)',
         'CREATE INDEX archives_index ON archives (test_id)',
+        'CREATE TABLE item_counts (testname TEXT, state TEXT, status TEXT, n INTEGER NOT NULL DEFAULT 0)',
+        'CREATE INDEX item_counts_index ON item_counts (testname, state, status)',
+        "CREATE TRIGGER item_counts_insert AFTER INSERT ON tests WHEN new.item_path != '' BEGIN INSERT INTO item_counts (testname, state, status, n) SELECT new.testname, new.state, new.status, 0 WHERE NOT EXISTS (SELECT 1 FROM item_counts WHERE testname IS new.testname AND state IS new.state AND status IS new.status); UPDATE item_counts SET n = n + 1 WHERE testname IS new.testname AND state IS new.state AND status IS new.status; END",
+        "CREATE TRIGGER item_counts_delete AFTER DELETE ON tests WHEN old.item_path != '' BEGIN UPDATE item_counts SET n = n - 1 WHERE testname IS old.testname AND state IS old.state AND status IS old.status; END",
+        "CREATE TRIGGER item_counts_update_old AFTER UPDATE OF testname, item_path, state, status ON tests WHEN old.item_path != '' AND (old.state IS NOT new.state OR old.status IS NOT new.status OR old.testname IS NOT new.testname OR old.item_path IS NOT new.item_path) BEGIN UPDATE item_counts SET n = n - 1 WHERE testname IS old.testname AND state IS old.state AND status IS old.status; END",
+        "CREATE TRIGGER item_counts_update_new AFTER UPDATE OF testname, item_path, state, status ON tests WHEN new.item_path != '' AND (old.state IS NOT new.state OR old.status IS NOT new.status OR old.testname IS NOT new.testname OR old.item_path IS NOT new.item_path) BEGIN INSERT INTO item_counts (testname, state, status, n) SELECT new.testname, new.state, new.status, 0 WHERE NOT EXISTS (SELECT 1 FROM item_counts WHERE testname IS new.testname AND state IS new.state AND status IS new.status); UPDATE item_counts SET n = n + 1 WHERE testname IS new.testname AND state IS new.state AND status IS new.status; END",
     ),
 }

@@ -11,7 +11,7 @@ operations for a batch are the types of megatest.store.writes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -122,6 +122,11 @@ class Store(Protocol):
                   states: Iterable[str] | None = None, statuses: Iterable[str] | None = None,
                   *, not_in: bool = False, include_deleted: bool = False,
                   since: int | None = None) -> list[TestRecord]: ...
+
+    def iter_tests(self, run_id: int, testpatt: str | None = None,
+                   states: Iterable[str] | None = None, statuses: Iterable[str] | None = None,
+                   *, page: int = 1000) -> Iterator[TestRecord]:
+        """get_tests' rows, read a page at a time (listings of big runs)."""
 
     def set_test_state_status(self, run_id: int, test_id: int, state: str | None = None,
                               status: str | None = None,

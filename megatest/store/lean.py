@@ -116,6 +116,41 @@ def target_where(keys: list[str], target_patt: str | None) -> list[Where]:
     return [w for w in out if w is not None]
 
 
+_BY_NAME = " ORDER BY testname, item_path"
+
+
+def _tests_where(
+    run_id: int,
+    testpatt: str | None,
+    states: Iterable[str] | None,
+    statuses: Iterable[str] | None,
+    *,
+    not_in: bool = False,
+    include_deleted: bool = False,
+    since: int | None = None,
+) -> Where:
+    """The WHERE of LeanStore.get_tests."""
+    # with a list of states, `+run_id` keeps the run_id term off tests_index: SQLite would
+    # otherwise walk that index (every row of the run) for its ORDER BY rather than seek
+    # the few rows of those states in tests_state_index (the runner's kill-request poll)
+    states = list(states or ())
+    by_state = bool(states) and not not_in
+    conds: list[Where] = [("+run_id = ?" if by_state else "run_id = ?", [run_id])]
+    patt = test_where(testpatt)
+    if patt is not None:
+        conds.append(patt)
+    for column, values in (("state", states), ("status", statuses)):
+        values = list(values or ())
+        if values:
+            marks = ", ".join("?" * len(values))
+            conds.append((f"{column} {'NOT IN' if not_in else 'IN'} ({marks})", values))
+    if not include_deleted:
+        conds.append(("state != 'DELETED'", []))
+    if since is not None:
+        conds.append(("last_update >= ?", [since]))
+    return _join(conds)
+
+
 def _join(conds: list[Where]) -> Where:
     if not conds:
         return "1", []
@@ -492,21 +527,32 @@ class LeanStore:
         """Tests of a run, ordered by testname then item_path (the -list-runs order).
         `states`/`statuses` keep rows IN the lists (NOT IN with not_in); DELETED rows are left
         out unless include_deleted; `since` keeps rows with last_update >= since."""
-        conds: list[Where] = [("run_id = ?", [run_id])]
-        patt = test_where(testpatt)
-        if patt is not None:
-            conds.append(patt)
-        for column, values in (("state", states), ("status", statuses)):
-            values = list(values or ())
-            if values:
-                marks = ", ".join("?" * len(values))
-                conds.append((f"{column} {'NOT IN' if not_in else 'IN'} ({marks})", values))
-        if not include_deleted:
-            conds.append(("state != 'DELETED'", []))
-        if since is not None:
-            conds.append(("last_update >= ?", [since]))
-        where, args = _join(conds)
-        return self._test_records(run_id, where, args, " ORDER BY testname, item_path")
+        where, args = _tests_where(run_id, testpatt, states, statuses, not_in=not_in,
+                                   include_deleted=include_deleted, since=since)
+        return self._test_records(run_id, where, args, _BY_NAME)
+
+    def iter_tests(
+        self,
+        run_id: int,
+        testpatt: str | None = None,
+        states: Iterable[str] | None = None,
+        statuses: Iterable[str] | None = None,
+        *,
+        page: int = 1000,
+    ) -> Iterator[TestRecord]:
+        """get_tests' rows in its order, read `page` rows at a time (each page its own
+        short read, from where the last one ended): a listing of a run of any size holds one
+        page in memory and keeps no read open while its caller writes them out."""
+        where, args = _tests_where(run_id, testpatt, states, statuses)
+        after: tuple[str, str] | None = None
+        while True:
+            cond, more = (where, args) if after is None else (
+                f"{where} AND (testname, item_path) > (?, ?)", [*args, *after])
+            rows = self._test_records(run_id, cond, more, f"{_BY_NAME} LIMIT {int(page)}")
+            yield from rows
+            if len(rows) < page:
+                return
+            after = (rows[-1].testname, rows[-1].item_path)
 
     def set_test_state_status(
         self,

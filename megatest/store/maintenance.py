@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from megatest.errors import StoreError
-from megatest.store import legacy, migrations, paths, schema, sqlite_conn
+from megatest.store import item_counts, legacy, migrations, paths, schema, sqlite_conn
 
 
 @dataclass
@@ -250,9 +250,25 @@ def _check_run_db(db: DbFile, test_index: dict[int, int], seen: set[int]) -> lis
         if no_parent:
             out.append(Problem("no-parent", db.path,
                                f"{no_parent} itemized tests have no top-level row"))
+        miscounted = _miscounted(conn)
+        if miscounted:
+            out.append(Problem("item-counts", db.path, miscounted))
     finally:
         conn.close()
     return out
+
+
+def _miscounted(conn: sqlite3.Connection) -> str | None:
+    """What is wrong with the kept item counts (run_0004 and later), against a recount."""
+    if not item_counts.present(conn):
+        return None
+    wrong = item_counts.mismatches(conn)
+    if not wrong:
+        return None
+    (name, state, status), (kept, counted) = min(wrong.items(), key=lambda kv: str(kv[0]))
+    more = f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
+    return (f"{len(wrong)} item counts differ from the items' rows: {name} {state}/{status} "
+            f"kept {kept}, counted {counted}{more}")
 
 
 def cleanup(area_root: Path, say: Callable[[str], None] = print) -> int:
@@ -343,6 +359,10 @@ def _clean_run_db(db: DbFile, mconn: sqlite3.Connection, say) -> int:
             if lonely:
                 say(f"{db.path}: added {len(lonely)} missing top-level rows of itemized tests")
                 fixed += len(lonely)
+            if _miscounted(conn):
+                item_counts.rebuild(conn)
+                say(f"{db.path}: recounted the item counts from the items' rows")
+                fixed += 1
             ids = [r[0] for r in conn.execute("SELECT id FROM tests")]
         with sqlite_conn.immediate(mconn):
             known = _ids(mconn, "SELECT id FROM test_ids WHERE run_id=?", (db.run_id,))
@@ -351,7 +371,8 @@ def _clean_run_db(db: DbFile, mconn: sqlite3.Connection, say) -> int:
             if missing:
                 say(f"{db.path}: registered {len(missing)} test ids in main.db")
                 fixed += len(missing)
-            stale = [(i,) for i in known if i not in set(ids)]
+            present = set(ids)
+            stale = [(i,) for i in known if i not in present]
             mconn.executemany("DELETE FROM test_ids WHERE id=?", stale)
             fixed += len(stale)
     finally:

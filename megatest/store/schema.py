@@ -286,6 +286,18 @@ sa.Index("tests_state_index", tests.c.state, tests.c.status)
 sa.Index("test_rundat_index", test_rundat.c.test_id)
 sa.Index("archives_index", archives.c.test_id)
 
+# run 0004: how many items of each test are in each (state, status), kept by triggers on tests
+# (alembic/versions/run/run_0004_item_counts.py): an item's write rolls its parent up from these
+# instead of from every item row (megatest.store.item_counts).
+item_counts = sa.Table(
+    "item_counts", run_metadata,
+    sa.Column("testname", sa.Text),
+    sa.Column("state", sa.Text),
+    sa.Column("status", sa.Text),
+    sa.Column("n", sa.Integer, nullable=False, server_default=sa.text("0")),
+)
+sa.Index("item_counts_index", item_counts.c.testname, item_counts.c.state, item_counts.c.status)
+
 RUN_TABLES = ("tests", "test_steps", "test_data", "test_rundat", "archives")
 # Tables whose rows belong to a test through test_id.
 TEST_CHILD_TABLES = ("test_steps", "test_data", "test_rundat", "archives")

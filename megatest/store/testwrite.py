@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from megatest.errors import StoreError, UsageError
-from megatest.store import sqlite_conn
+from megatest.store import item_counts, sqlite_conn
 from megatest.store import state as model
 from megatest.store.revisions import HEADS, WRITABLE_RUN_REVISIONS
 
@@ -49,6 +49,8 @@ USES: dict[str, tuple[str, ...]] = {
                     "run_duration"),
 }
 
+# Before run_0004 (no item_counts): the other items' pairs from their rows, one row read per
+# item on every item write.
 _SIBLINGS = (
     "SELECT state, status FROM tests WHERE run_id=? AND testname=? AND item_path!='' "
     "AND id!=? AND state!='DELETED' GROUP BY state, status ORDER BY state, status"
@@ -101,6 +103,8 @@ class TestWriter:
             )
         self.conn = sqlite_conn.connect(self.path)
         self._batch_depth = 0
+        # an item's parent is rolled up from the kept counts, or by the scan on older dbs
+        self._counted = item_counts.present(self.conn)
 
     def close(self) -> None:
         self.conn.close()
@@ -305,7 +309,10 @@ class TestWriter:
         self, test_id: int, testname: str, state: str | None, status: str | None
     ) -> model.Rollup:
         """The parent row of an item just written as (state, status), rolled up."""
-        siblings = self.conn.execute(_SIBLINGS, (self.run_id, testname, test_id)).fetchall()
+        if self._counted:
+            siblings = self.conn.execute(item_counts.SIBLINGS, (testname, state, status)).fetchall()
+        else:
+            siblings = self.conn.execute(_SIBLINGS, (self.run_id, testname, test_id)).fetchall()
         parent = model.item_rollup(state, status, siblings)
         psets = [(k, v) for k, v in (("state", parent.state), ("status", parent.status))
                  if v is not None]

@@ -183,8 +183,27 @@ def test_plan_mode_defers_system_items_and_exports_prelaunch_vars(tmp_path):
     assert env["MT_TEST_NAME"] == "d"
     assert [i.path for i in tc.items()] == ["aa", "ab", "ac"]
     launch = read_testconfig(folder, toppath=tmp_path, env=clean_env(), mode="launch")
-    assert not launch.items_deferred
-    assert launch.raw.lookup("items", "K") == "aa ab ac"
+    # a launch does not run the items' command again (once per item would be O(n) each);
+    # the items are still there when asked for
+    assert launch.items_deferred
+    assert [i.path for i in launch.items()] == ["aa", "ab", "ac"]
+
+
+def test_launch_mode_runs_system_outside_the_items(tmp_path):
+    marker = tmp_path / "ran"
+    folder = make_test(
+        tmp_path,
+        "m",
+        f"""\
+        [items]
+        K [system touch {marker}-items; echo a]
+        [misc]
+        V [system touch {marker}-misc; echo v]
+        """,
+    )
+    launch = read_testconfig(folder, toppath=tmp_path, env=clean_env(), mode="launch")
+    assert launch.raw.lookup("misc", "V") == "v"
+    assert (tmp_path / "ran-misc").exists() and not (tmp_path / "ran-items").exists()
 
 
 def test_launch_mode_sees_item_variables(tmp_path):

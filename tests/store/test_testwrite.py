@@ -98,7 +98,7 @@ def _age_rows(path, test_id):
     c.close()
 
 
-@pytest.mark.parametrize("revision", ["run_0002", "run_0003"])
+@pytest.mark.parametrize("revision", ["run_0002", "run_0003", "run_0004"])
 def test_every_update_stamps_last_update(store, run_id, revision):
     # run_0003 has no triggers: the writer's own statements must keep last_update current,
     # which dashboards and `-since` style queries sort and filter on
@@ -127,5 +127,5 @@ def test_a_run_db_at_run_0002_is_migrated_to_the_head(store, run_id):
     migrations.downgrade(path, "run", "run_0002")
     said = []
     assert maintenance.migrate(store.area_root, say=said.append)
-    assert migrations.current(path) == RUN_HEAD == "run_0003"
-    assert any("run_0002 -> run_0003" in line for line in said)
+    assert migrations.current(path) == RUN_HEAD == "run_0004"
+    assert any("run_0002 -> run_0004" in line for line in said)
