@@ -10,7 +10,7 @@ each one's exit code into its test's run directory (executor/stepexit.py), where
 `runs start` finds it: the test goes on from its next step, and a step still running then
 is adopted, not killed.
 
-What the keeper knows of the steps comes over a pipe: the runner writes one line when it
+What the keeper knows of the steps comes over a pipe: the runner writes one record when it
 starts a step and one when it has reaped it (a non-blocking write of a few dozen bytes;
 nothing else is done per step while the runner lives). The keeper reads the pipe at most
 `DRAIN_INTERVAL` apart, so it costs the run a few wake-ups a second.
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import select
 import signal
@@ -37,7 +36,8 @@ from typing import NoReturn
 from megatest.executor.stepexit import StepRecord, start_ticks, write_record
 
 DRAIN_INTERVAL = 0.05
-_PIPE_SIZE = 1 << 20  # room for ~20,000 step lines between two reads
+_PIPE_SIZE = 1 << 20  # room for ~10,000 steps between two reads
+_RECORD_SIZES = {b"S": 7, b"E": 2}  # fields of each kind of record, the kind included
 _PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -46,19 +46,19 @@ class Witness:
 
     def __init__(self, fd: int):
         self.fd = fd
-        self.dropped = 0  # lines the full pipe refused (the keeper was not reading)
+        self.dropped = 0  # records the full pipe refused (the keeper was not reading)
 
     def step_started(self, pid: int, run_dir: str, log: str, step_index: int, rollup: int,
                      started: float) -> None:
-        self._send(["S", pid, step_index, rollup, started, run_dir, log])
+        self._send(b"S\0%d\0%d\0%d\0%a\0%s\0%s\0" % (
+            pid, step_index, rollup, started, os.fsencode(run_dir), os.fsencode(log)))
 
     def step_reaped(self, pid: int) -> None:
-        self._send(["E", pid])
+        self._send(b"E\0%d\0" % pid)
 
-    def _send(self, message: list) -> None:
-        line = json.dumps(message, separators=(",", ":")) + "\n"
+    def _send(self, record: bytes) -> None:
         try:
-            os.write(self.fd, line.encode("utf-8", "surrogateescape"))
+            os.write(self.fd, record)
         except BlockingIOError:
             self.dropped += 1  # the step is still found alive after a death (see _Keeper)
         except OSError:
@@ -158,12 +158,12 @@ class _Keeper:
         while self.runner_status is None:
             both.poll()
             _drain_wakeups(wake_r)
-            got_lines = self._read_lines()
+            got = self._read_records()
             self._reap()
-            if got_lines and self.runner_status is None:
-                # let lines gather (one read for many steps); a signal still ends the wait
+            if got and self.runner_status is None:
+                # let records gather (one read for many steps); a signal still ends the wait
                 signals.poll(DRAIN_INTERVAL * 1000)
-        self._read_lines()  # what the runner wrote before it ended is all in the pipe
+        self._read_records()  # what the runner wrote before it ended is all in the pipe
         self._after_runner()
         signal.signal(signal.SIGINT, self._on_term)
         while self.steps and not self.stop:
@@ -180,7 +180,7 @@ class _Keeper:
         else:
             self.stop = True
 
-    def _read_lines(self) -> bool:
+    def _read_records(self) -> bool:
         """Take in what the pipe holds; whether there was anything."""
         got = False
         while True:
@@ -193,21 +193,32 @@ class _Keeper:
             if not chunk:
                 return got
             got = True
-            lines = (self._partial + chunk).split(b"\n")
-            self._partial = lines.pop()
-            for line in lines:
-                self._note(line)
+            self._partial = self._take(self._partial + chunk)
 
-    def _note(self, line: bytes) -> None:
-        try:
-            message = json.loads(line.decode("utf-8", "surrogateescape"))
-        except ValueError:
-            return
-        if message[0] == "S":
-            _kind, pid, index, rollup, started, run_dir, log = message
-            self.steps[pid] = _Step(pid, index, rollup, started, run_dir, log)
-        elif message[0] == "E":
-            self.steps.pop(message[1], None)
+    def _take(self, data: bytes) -> bytes:
+        """Note every whole record in `data`; returns the incomplete rest. A record is its
+        fields, each ended by NUL (which no path holds): S pid index rollup started run_dir
+        log, or E pid."""
+        fields = data.split(b"\0")
+        rest = fields.pop()  # after the last NUL: the start of a field still to come
+        at = 0
+        while at < len(fields):
+            kind = fields[at]
+            size = _RECORD_SIZES.get(kind)
+            if size is None:  # cannot happen with one writer: skip to a known kind
+                at += 1
+                continue
+            if at + size > len(fields):
+                break
+            record = fields[at:at + size]
+            at += size
+            if kind == b"S":
+                pid = int(record[1])
+                self.steps[pid] = _Step(pid, int(record[2]), int(record[3]), float(record[4]),
+                                        os.fsdecode(record[5]), os.fsdecode(record[6]))
+            else:
+                self.steps.pop(int(record[1]), None)
+        return b"".join(f + b"\0" for f in fields[at:]) + rest
 
     def _reap(self) -> None:
         while True:

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from megatest.executor.keeper import Witness
+from megatest.executor.keeper import Witness, _Keeper
 from megatest.executor.reporter import MemoryReporter, TestRef
 from megatest.executor.stepexit import (
     RECORD_NAME,
@@ -164,10 +164,36 @@ def test_the_witness_hears_of_each_step_started_and_reaped(tmp_path):
         j, _rep = job(tmp_path, clock=clock, witness=Witness(write_fd))
         j.start(clock())
         finish(j, clock)
-        lines = os.read(read_fd, 65536).decode().splitlines()
+        data = os.read(read_fd, 65536)
     finally:
         os.close(read_fd)
         os.close(write_fd)
-    kinds = [line.split(",")[0] for line in lines]
-    assert kinds == ['["S"', '["E"', '["S"', '["E"']
-    assert f'"{tmp_path}","build.log"' in lines[0] and '"check.log"' in lines[2]
+    assert [kind for kind in data.split(b"\0") if kind in (b"S", b"E")] == [b"S", b"E", b"S", b"E"]
+    assert f"\0{tmp_path}\0build.log\0".encode() in data and b"\0check.log\0" in data
+
+
+def test_the_keeper_reads_back_what_the_witness_wrote_whatever_the_pipe_cuts(tmp_path):
+    read_fd, write_fd = os.pipe()
+    odd = str(tmp_path / "run\tdir\nwith newline")
+    try:
+        witness = Witness(write_fd)
+        witness.step_started(41, odd, "s 1.log", 2, 3, 123.25)
+        witness.step_started(42, "/r/b", "b.log", RUNSCRIPT_INDEX, 0, 7.0)
+        witness.step_reaped(41)
+        data = os.read(read_fd, 65536)
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+    for cut in range(len(data) + 1):  # every place a read may end
+        keeper = _Keeper(runner=0, read_fd=-1)
+        rest = keeper._take(data[:cut])
+        keeper._take(rest + data[cut:])
+        assert list(keeper.steps) == [42]
+        step = keeper.steps[42]
+        assert (step.run_dir, step.log, step.step_index, step.rollup, step.started) == (
+            "/r/b", "b.log", RUNSCRIPT_INDEX, 0, 7.0)
+    keeper = _Keeper(runner=0, read_fd=-1)
+    keeper._take(data.rsplit(b"E", 1)[0])  # before the reaped record: the odd path whole
+    step = keeper.steps[41]
+    assert (step.run_dir, step.log, step.step_index, step.rollup, step.started) == (
+        odd, "s 1.log", 2, 3, 123.25)
