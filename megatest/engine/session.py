@@ -108,7 +108,7 @@ def open_session(area: Area, request: RunRequest, store: Store, run_id: int,
         ids[key] = rec.id
         rows[key] = Row(rec.state, rec.status, rec.comment or "")
     identity = RunIdentity(str(area.toppath), request.target, request.runname, run_id)
-    resumed = _recover(store, launcher, events, identity, rows, records)
+    resumed = _recover(store, launcher, events, identity, rows, records, set(selection.names))
     _resets(store, run_id, area, request, rows, ids, set(selection.names))
     for key in [k for k in resumed if rows[k].state not in RUNNING_STATES]:
         del resumed[key]  # reset by --rerun-clean/--rerun-all: it runs afresh
@@ -174,7 +174,8 @@ def _deferred_items(ctx: LaunchContext, name: str) -> Callable[[], list]:
 
 
 def _recover(store: Store, launcher: Launcher, events: RunEvents, run: RunIdentity,
-             rows: dict[Key, Row], records: list[TestRecord]) -> dict[Key, tuple[str, str]]:
+             rows: dict[Key, Row], records: list[TestRecord],
+             selected: set[str]) -> dict[Key, tuple[str, str]]:
     """Rows a dead runner left LAUNCHED/RUNNING/KILLREQ: the launcher carries on what it can
     (returned: key -> (link dir, real dir)); the others' leftovers are killed and their rows
     marked."""
@@ -183,9 +184,10 @@ def _recover(store: Store, launcher: Launcher, events: RunEvents, run: RunIdenti
         return {}
     refs = {(r.testname, r.item_path): TestRef(r.testname, r.item_path, r.id, run.run_id)
             for r in stale}
-    # a KILLREQ test is not carried on: what the user asked for is its end
+    # a KILLREQ test is not carried on (what the user asked for is its end), nor one this
+    # run does not select (no one would watch it to its end)
     offered = [StaleTest(refs[(r.testname, r.item_path)], _real_dir(r))
-               for r in stale if r.state in RUNNING_STATES]
+               for r in stale if r.state in RUNNING_STATES and r.testname in selected]
     carried = launcher.recover(run, offered)
     resumed: dict[Key, tuple[str, str]] = {}
     changes = []

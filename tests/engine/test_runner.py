@@ -172,6 +172,19 @@ def test_a_test_the_launcher_carries_on_after_a_dead_runner_is_resumed_not_rerun
         ["done", "cut", "after"], ("COMPLETED", "PASS"))
 
 
+def test_a_stale_test_this_run_does_not_select_is_not_carried_on_but_marked(tmp_path, script):
+    root = make_area(tmp_path, {"cut": "", "other": ""})
+    with open_store(root, fields=["SYSTEM"]) as store:  # what a SIGKILLed runner leaves
+        run_id = store.get_or_create_run({"SYSTEM": "a"}, "r")
+        ids = store.register_tests(run_id, [("cut", ""), ("other", "")])
+        store.set_test_state_status(run_id, ids[("cut", "")], "RUNNING", "n/a")
+    script.carry_on.add("cut")  # the launcher could, but no one would watch it to its end
+    _outcome, rows = run(root, script, testpatt="other")
+    assert script.resumed == []
+    assert rows["cut"][:2] == ("INCOMPLETE", "DEAD")  # rerun by the run that selects it
+    assert rows["other"][:2] == ("COMPLETED", "PASS")
+
+
 def test_a_job_the_launcher_loses_ends_incomplete_and_is_not_waited_for(tmp_path, script):
     root = make_area(tmp_path, {"lost": "", "after": waits_on("lost"), "fine": ""})
     script.lose.add("lost")
