@@ -58,9 +58,14 @@ ACTIONS: dict[str, Action] = {
     "-set-toplog": Action(("test", "set-toplog"), value_option="--path"),
     "-summarize-items": Action(("test", "summarize-items")),
     "-execute": Action(("test", "execute"), value_option="--cmdinfo"),
-    "-server": Action(("server", "start")),
+    # `-server -` stays attached as the original's did (`-daemonize` detaches); its value
+    # is the interface to listen on, "-" for the default
+    "-server": Action(("server", "start"), options={"-daemonize": "--detach"},
+                      value_option="--bind", adds=("--foreground",)),
     "-stop-server": Action(("server", "stop")),
     "-list-servers": Action(("server", "list")),
+    "-kill-servers": Action(("server", "kill-all")),
+    "-ping": Action(("server", "ping"), value_option="--address"),
     "-cleanup-db": Action(("db", "cleanup")),
     "-rebuild-db": Action(("db", "migrate")),
     # last: with -run it only says "wait" (a run always does); alone it waits on a run
@@ -187,4 +192,5 @@ def translate(argv: list[str]) -> list[str]:
 
 
 def _is_option(word: str) -> bool:
-    return word.startswith("-") or word.startswith(":")
+    # a lone "-" is a value (`-server -`: the default interface)
+    return word != "-" and (word.startswith("-") or word.startswith(":"))

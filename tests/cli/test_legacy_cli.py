@@ -50,9 +50,9 @@ def test_show_config_with_start_dir(megatest):
 
 
 def test_legacy_actions_of_sections_still_to_come_say_so(megatest):
-    # -execute (remote test start) and -server map to commands this version does not have:
+    # -execute (remote test start) maps to a command this version does not have:
     # one line naming the flag, not a usage dump about `megatest test`
-    for flag in ("-execute", "-server", "-list-servers"):
+    for flag in ("-execute",):
         res = megatest(flag, cwd=DEMO)
         assert res.returncode == 2
         assert res.stderr == f"megatest: error: {flag} is not supported by this version of megatest yet\n"

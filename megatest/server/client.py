@@ -1,0 +1,131 @@
+"""Find the area's server: read the packets, drop stale ones, ping in order of preference;
+start one when there is none. Standard library only (no server imports): the test helpers
+will call this on every write."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from megatest.server import packets
+from megatest.server.secret import read_secret
+
+TYPE_CHECKING = False  # not typing's: it costs the helpers' calls several ms
+if TYPE_CHECKING:
+    import subprocess
+
+PING_TIMEOUT = 2.0  # seconds: a server on this machine or the farm answers in milliseconds
+START_WAIT = 10.0  # the TODO's "wait 5-10 seconds and look again", as a bound on polling
+POLL_EVERY = 0.05
+
+
+class Found:
+    """A server that answered: its packet and what /ping said."""
+
+    __slots__ = ("packet", "info")
+
+    def __init__(self, packet: packets.Packet, info: dict) -> None:
+        self.packet, self.info = packet, info
+
+
+def call(packet: packets.Packet, secret: str | None, path: str,
+         timeout: float = PING_TIMEOUT) -> tuple[int, object]:
+    """GET `path` from the server of `packet`: (status, decoded JSON body)."""
+    import http.client  # 35 ms (it brings the email parser): only once a packet is there
+    import json
+
+    conn = http.client.HTTPConnection(packet.host, packet.port, timeout=timeout)
+    try:
+        headers = {"Authorization": f"Bearer {secret}"} if secret else {}
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        body = response.read()
+        return response.status, json.loads(body) if body else None
+    finally:
+        conn.close()
+
+
+def ping(packet: packets.Packet, secret: str | None, timeout: float = PING_TIMEOUT) -> dict | None:
+    """What the server answers to /ping, or None when it does not (down, not ours, refused)."""
+    from http.client import HTTPException
+
+    try:
+        status, info = call(packet, secret, "/ping", timeout)
+    except (OSError, HTTPException, ValueError):
+        return None
+    return info if status == 200 and isinstance(info, dict) else None
+
+
+def candidates(area: str | os.PathLike, now: float | None = None) -> list[packets.Packet]:
+    """The area's live packets, best first; stale and damaged ones are removed."""
+    now = time.time() if now is None else now
+    live, _stale = packets.read_packets(area, now)
+    return packets.ordered(live, now)
+
+
+def find_server(area: str | os.PathLike, now: float | None = None) -> Found | None:
+    """The first server, in order of preference, that answers a ping."""
+    secret = read_secret(area)
+    if secret is None:
+        return None  # no server was ever started here
+    for packet in candidates(area, now):
+        info = ping(packet, secret)
+        if info is not None:
+            return Found(packet, info)
+    return None
+
+
+def megatest_command() -> list[str]:
+    """How to start megatest again: the `megatest` beside this interpreter (or this binary)."""
+    beside = os.path.join(os.path.dirname(sys.executable), "megatest")
+    if os.path.exists(beside):
+        return [beside]
+    return [sys.executable, "-m", "megatest"]
+
+
+def spawn_server(area: str | os.PathLike, itype: str = "other", bind: str | None = None,
+                 idle_timeout: float | None = None) -> subprocess.Popen:
+    """Start `megatest server start --foreground` in its own session, detached from this
+    process's terminal and signals; what it says goes to `<area>/logs/server.log`."""
+    import subprocess
+
+    area = os.fspath(area)
+    args = [*megatest_command(), "server", "start", "--foreground", "--area", area,
+            "--type", itype]
+    if bind is not None:
+        args += ["--bind", bind]
+    if idle_timeout is not None:
+        args += ["--idle-timeout", str(idle_timeout)]
+    logs = os.path.join(area, "logs")
+    os.makedirs(logs, exist_ok=True)
+    with open(os.path.join(logs, "server.log"), "ab") as log:
+        return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                start_new_session=True, cwd=area)
+
+
+def wait_for_packet(area: str | os.PathLike, pid: int, alive, wait: float = START_WAIT,
+                    clock=time.monotonic, sleep=time.sleep) -> packets.Packet | None:
+    """Poll `.meta/` (bounded by `wait` s) until the server `pid` has written its packet;
+    None when `alive()` says it ended first, or the time is up."""
+    deadline = clock() + wait
+    while True:
+        for packet in packets.read_packets(area, time.time(), clean=False)[0]:
+            if packet.pid == pid:
+                return packet
+        if not alive() or clock() >= deadline:
+            return None
+        sleep(POLL_EVERY)
+
+
+def start_if_none(area: str | os.PathLike, itype: str = "other", wait: float = START_WAIT,
+                  ) -> Found | None:
+    """The area's best server; when none answers, start one (detached) and look again once
+    its packet is there. None when it could not be had within `wait` seconds."""
+    found = find_server(area)
+    if found is not None:
+        return found
+    proc = spawn_server(area, itype)
+    if wait_for_packet(area, proc.pid, lambda: proc.poll() is None, wait) is None:
+        return None
+    return find_server(area)
