@@ -232,14 +232,12 @@ def _area(env: Mapping[str, str]) -> str:
 
 def run_helper(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
     """Do what the helper call asks; returns the exit code (`-runstep`: its command's)."""
-    from megatest.store import open_run_writer
-
     call = parse(argv)
     opts = call.opts
     ctx = TestContext.from_env(os.environ if env is None else env)
     code = 0
     # the run's writer alone: no main db, no store (a run calls helpers thousands of times)
-    with open_run_writer(ctx.area, ctx.run_id) as writer:
+    with open_writer(ctx.area, ctx.run_id) as writer:
         for action in call.actions:
             if action == "step":
                 if "name" not in opts or "state" not in opts:
@@ -268,6 +266,20 @@ def run_helper(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int
             elif action == "summarize-items":
                 _summarize(ctx)
     return code
+
+
+def open_writer(area: str, run_id: int) -> RunWriter:
+    """Through the area's server when one is up (a live packet that answers), else the run
+    db directly. Helpers never start a server: the runner does."""
+    if os.path.isdir(os.path.join(area, ".meta")):  # no server ever ran here: no imports
+        from megatest.server.remote import open_remote_writer
+
+        remote = open_remote_writer(area, run_id)
+        if remote is not None:
+            return remote
+    from megatest.store import open_run_writer
+
+    return open_run_writer(area, run_id)
 
 
 def _say(message: str) -> None:

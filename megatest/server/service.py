@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -20,8 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from megatest.errors import StoreError, UsageError
-from megatest.server import packets
+from megatest.server import packets, wire
 from megatest.server.secret import ensure_secret
+from megatest.server.writers import Refused, RunWriters
+
+MAX_BODY = 16 * 1024 * 1024  # bytes: a full batch of test data is far smaller
+_WRITES_PATH = re.compile(r"/runs/([0-9]{1,18})/writes")
 
 
 class ServerState:
@@ -36,6 +41,7 @@ class ServerState:
         self.last_call = self.started
         self.last_refresh = self.started
         self.packet: packets.Packet | None = None
+        self.writers = RunWriters(area)
         self._lock = threading.Lock()
 
     def called(self) -> None:
@@ -115,7 +121,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (the name http.server looks for)
         if not self._authorized():
             return
-        route = {"/ping": self.state.ping, "/runs": self.state.runs}.get(self.path.split("?")[0])
+        route = {"/ping": self.state.ping, "/runs": self.state.runs,
+                 "/openapi.json": _openapi}.get(self.path.split("?")[0])
         if route is None:
             self._send(HTTPStatus.NOT_FOUND, {"error": f"no endpoint {self.path}"})
             return
@@ -125,10 +132,50 @@ class Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.SERVICE_UNAVAILABLE, {"error": exc.one_line()})
 
     def do_POST(self) -> None:  # noqa: N802
-        if self._authorized():
-            self._send(HTTPStatus.METHOD_NOT_ALLOWED, {"error": "no write endpoints"})
+        if not self._authorized():
+            return
+        match = _WRITES_PATH.fullmatch(self.path)
+        if match is None:
+            self._refuse(HTTPStatus.METHOD_NOT_ALLOWED, f"no POST endpoint {self.path}")
+            return
+        try:
+            batch, writes = wire.decode_batch(self._json_body())
+            written = self.state.writers.write(int(match[1]), batch, writes)
+        except wire.BadBatch as exc:
+            self._send(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+        except Refused as exc:
+            self._send(HTTPStatus(exc.status), {"error": str(exc)})
+        else:
+            self._send(HTTPStatus.OK, {"batch": batch, "written": len(writes) if written else 0})
 
-    do_PUT = do_DELETE = do_PATCH = do_POST  # noqa: N815
+    def do_PUT(self) -> None:  # noqa: N802
+        if self._authorized():
+            self._refuse(HTTPStatus.METHOD_NOT_ALLOWED, f"no {self.command} endpoints")
+
+    do_DELETE = do_PATCH = do_PUT  # noqa: N815
+
+    def _json_body(self) -> object:
+        """The request's JSON body; wire.BadBatch when it is missing, too big or not JSON."""
+        length = self._content_length()
+        if not 0 < length <= MAX_BODY:
+            self.close_connection = True  # a body we do not read must not be taken as a request
+            raise wire.BadBatch(f"a JSON body of 1 to {MAX_BODY} bytes (Content-Length) is needed")
+        try:
+            return json.loads(self.rfile.read(length))
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+            raise wire.BadBatch("the body is not JSON") from None
+
+    def _content_length(self) -> int:
+        """The Content-Length header, -1 when it is not a number."""
+        try:
+            return int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            return -1
+
+    def _refuse(self, status: HTTPStatus, message: str) -> None:
+        if self._content_length():
+            self.close_connection = True  # its body is not read
+        self._send(status, {"error": message})
 
     def _authorized(self) -> bool:
         """Checked before anything else is read or answered; a refusal says nothing more."""
@@ -137,8 +184,7 @@ class Handler(BaseHTTPRequestHandler):
         if hmac.compare_digest(given.encode(), expected.encode()):
             self.state.called()
             return True
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
+        if self._content_length():
             self.close_connection = True  # do not read a body from someone unknown
         self._send(HTTPStatus.UNAUTHORIZED, {"error": "unauthorized"})
         return False
@@ -155,6 +201,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass  # a line per call would fill the log; starts and stops are logged by `serve`
+
+
+def _openapi() -> dict[str, Any]:
+    from megatest.server.openapi import description
+
+    return description()
 
 
 def make_server(state: ServerState, bind: str, port: int = 0) -> ThreadingHTTPServer:
@@ -197,5 +249,6 @@ def serve(area: Path, *, bind: str, port: int, itype: str, idle_timeout: float,
         state.withdraw()
         server.shutdown()
         server.server_close()
+        state.writers.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

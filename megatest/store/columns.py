@@ -33,3 +33,11 @@ TEST_META_FIELDS = frozenset({
     "author", "owner", "description", "reviewed", "iterated", "avg_runtime", "avg_disk", "tags",
     "jobgroup",
 })
+
+# tests columns update_fields may set; state and status only change through set_state_status
+# (which rolls up), identity columns never. Store.update_test_fields and the server's write
+# API use the same list.
+UPDATABLE_TEST_FIELDS = frozenset({
+    "host", "cpuload", "diskfree", "uname", "rundir", "shortdir", "attemptnum", "final_logf",
+    "logdat", "run_duration", "comment", "event_time", "archived", "fail_count", "pass_count",
+})

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from megatest.errors import StoreError, UsageError
 from megatest.store import item_counts, sqlite_conn
 from megatest.store import state as model
+from megatest.store.columns import UPDATABLE_TEST_FIELDS
 from megatest.store.revisions import HEADS, WRITABLE_RUN_REVISIONS
 
 if TYPE_CHECKING:
@@ -68,12 +69,6 @@ _DATA_UPSERT = (
     "units=excluded.units, comment=excluded.comment, status=excluded.status, type=excluded.type, "
     + _STAMP
 )
-# Columns update_fields may set; state and status only change through set_state_status
-# (which rolls up), identity columns never. Store.update_test_fields uses the same list.
-UPDATABLE_TEST_FIELDS = frozenset({
-    "host", "cpuload", "diskfree", "uname", "rundir", "shortdir", "attemptnum", "final_logf",
-    "logdat", "run_duration", "comment", "event_time", "archived", "fail_count", "pass_count",
-})
 
 DATA_FIELDS = ("category", "variable", "value", "expected", "tol", "units", "comment", "status",
                "type")
@@ -172,6 +167,16 @@ class TestWriter:
             (self.run_id, testname, item_path),
         ).fetchone()
         return row[0] if row else None
+
+    def known_tests(self, test_ids: Iterable[int]) -> set[int]:
+        """The ids among `test_ids` that are rows of this run (a server checks a batch's)."""
+        wanted = sorted(set(test_ids))
+        if not wanted:
+            return set()
+        marks = ", ".join("?" * len(wanted))
+        rows = self.conn.execute(
+            f"SELECT id FROM tests WHERE run_id=? AND id IN ({marks})", (self.run_id, *wanted))
+        return {row[0] for row in rows}
 
     def set_state_status(
         self,
