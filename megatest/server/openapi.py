@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from megatest.server import wire
+from megatest.server import service, wire
 
 _TEXT_OR_NULL = {"type": ["string", "null"]}
 _SCALAR = {"type": ["string", "number", "null"]}
@@ -72,7 +72,8 @@ def description() -> dict[str, Any]:
             "/runs/{run_id}/writes": {"post": {
                 "summary": "write a batch of a run's test writes; answered once committed",
                 "parameters": [{"name": "run_id", "in": "path", "required": True,
-                                "schema": {"type": "integer", "minimum": 0}}],
+                                "schema": {"type": "integer", "minimum": 0,
+                                           "maximum": service.MAX_RUN_ID}}],
                 "requestBody": {"required": True, "content": json_of("#/components/schemas/Batch")},
                 "responses": {"200": {"description": "committed (written 0: a repeated batch)",
                                       "content": json_of("#/components/schemas/Written")},

@@ -27,6 +27,7 @@ from megatest.server.writers import Refused, RunWriters
 
 MAX_BODY = 16 * 1024 * 1024  # bytes: a full batch of test data is far smaller
 _WRITES_PATH = re.compile(r"/runs/([0-9]{1,18})/writes")
+MAX_RUN_ID = 10**18 - 1  # what _WRITES_PATH takes, as the description states it
 
 
 class ServerState:

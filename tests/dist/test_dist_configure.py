@@ -7,7 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+
+# the project's root, named here: another tests folder's conftest may be the one
+# `import conftest` finds, depending on what was collected first
+ROOT = Path(__file__).resolve().parents[2]
 
 CONFIGURE = ROOT / "configure"
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import gzip
+from pathlib import Path
 
-from conftest import ROOT
+# the project's root, named here: another tests folder's conftest may be the one
+# `import conftest` finds, depending on what was collected first
+ROOT = Path(__file__).resolve().parents[2]
+
 
 CONTEXT = {"PREFIX": "/usr", "SYSCONFDIR": "/etc"}
 

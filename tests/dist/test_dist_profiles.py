@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
-from conftest import ROOT
+
+# the project's root, named here: another tests folder's conftest may be the one
+# `import conftest` finds, depending on what was collected first
+ROOT = Path(__file__).resolve().parents[2]
 
 CONTEXT = {"PREFIX": "/usr", "SYSCONFDIR": "/etc"}
 PROFILES = sorted(p.stem for p in (ROOT / "distro").glob("*.mk"))

@@ -9,10 +9,13 @@ make its databases impossible to migrate.
 from __future__ import annotations
 
 import tomllib
-
-from conftest import ROOT
+from pathlib import Path
 
 from megatest.store import migrations
+
+# the project's root, named here: another tests folder's conftest may be the one
+# `import conftest` finds, depending on what was collected first
+ROOT = Path(__file__).resolve().parents[2]
 
 SETUPTOOLS = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
 SHIPPED = f"megatest.store.{migrations.SHIPPED_NAME}"
