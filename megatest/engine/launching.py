@@ -8,8 +8,7 @@ work area on the best disk, link tree, source copy, the test's environment and
 
 from __future__ import annotations
 
-import shutil
-import sys
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,14 +30,14 @@ from megatest.launch.base import LaunchSpec
 
 
 def megatest_executable(configured: str | None) -> str:
-    """MT_MEGATEST: `[setup] executable`, else the `megatest` next to this interpreter."""
+    """MT_MEGATEST: `[setup] executable`, else this megatest's own program (megatest.selfpath:
+    the console script beside the interpreter, or the standalone binary itself)."""
     if configured:
         return configured
-    beside = Path(sys.executable).with_name("megatest")
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("megatest")
-    return found or str(beside)
+    from megatest.selfpath import megatest_command
+
+    command = megatest_command()
+    return command[0] if len(command) == 1 else shlex.join(command)
 
 
 @dataclass

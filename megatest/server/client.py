@@ -5,7 +5,6 @@ will call this on every write."""
 from __future__ import annotations
 
 import os
-import sys
 import time
 
 from megatest.server import packets
@@ -76,14 +75,6 @@ def find_server(area: str | os.PathLike, now: float | None = None) -> Found | No
     return None
 
 
-def megatest_command() -> list[str]:
-    """How to start megatest again: the `megatest` beside this interpreter (or this binary)."""
-    beside = os.path.join(os.path.dirname(sys.executable), "megatest")
-    if os.path.exists(beside):
-        return [beside]
-    return [sys.executable, "-m", "megatest"]
-
-
 def spawn_server(area: str | os.PathLike, itype: str = "other", bind: str | None = None,
                  idle_timeout: float | None = None) -> subprocess.Popen:
     """Start `megatest server start --foreground` in its own session, detached from this
@@ -91,6 +82,8 @@ def spawn_server(area: str | os.PathLike, itype: str = "other", bind: str | None
     import subprocess
 
     area = os.fspath(area)
+    from megatest.selfpath import megatest_command
+
     args = [*megatest_command(), "server", "start", "--foreground", "--area", area,
             "--type", itype]
     if bind is not None:

@@ -20,7 +20,8 @@ def _write_schema(kind: str) -> dict[str, Any]:
     from megatest.store.columns import UPDATABLE_TEST_FIELDS
 
     props: dict[str, Any] = {"kind": {"const": kind},
-                             "test_id": {"type": "integer", "minimum": 1}}
+                             "test_id": {"type": "integer", "minimum": 1,
+                                             "maximum": wire.INT_MAX}}
     for key in wire.write_keys(kind):
         props[key] = {"type": "string"}
     for key in wire.optional_text(kind):

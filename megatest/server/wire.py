@@ -87,7 +87,7 @@ def check_write(write: object, index: int = 0) -> None:
     if unknown:
         raise BadBatch(f"{where}: unknown key(s) {', '.join(sorted(unknown))} for {kind}")
     if not _is_int(write.get("test_id")) or write["test_id"] < 1:
-        raise BadBatch(f"{where}: 'test_id' must be a positive integer")
+        raise BadBatch(f"{where}: 'test_id' must be a positive integer below 2**63")
     for key in _REQUIRED[kind]:
         if key not in write:
             raise BadBatch(f"{where}: {kind} needs {key!r}")
@@ -134,12 +134,16 @@ def _check_fields(fields: object, where: str) -> None:
             raise BadBatch(f"{where}: field {key!r} must be a string or a number")
 
 
+# what an SQLite INTEGER holds: a JSON integer beyond it is refused, not an overflow at commit
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+
+
 def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, int) and not isinstance(value, bool) and INT_MIN <= value <= INT_MAX
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return _is_int(value) or isinstance(value, float)
 
 
 def to_records(writes: list[dict]) -> list[Write]:

@@ -237,6 +237,26 @@ section_runs() {
     fi
 }
 
+section_server() {
+    section_help_only server
+    need_command server start || return 0
+    # the binary starts itself again as the detached server: its own path, not sys.executable's
+    expect "server start answers with host:port" ":[0-9]+" --area "$area" server start
+    expect "server ping finds it" "" --area "$area" server ping
+    expect "server stop ends it" "" --area "$area" server stop
+    if [ -z "$(ls -A "$area/.meta" 2>/dev/null | grep '\.pkt$')" ]; then ok "no packet left"; else
+        : >"$out"; ls -l "$area/.meta" >"$err"; bad "no packet left"; fi
+}
+
+section_helpers() {
+    # a step calls the helper through $MT_MEGATEST, as tests do: it must name the binary
+    mkdir -p "$area/tests/selfcall"
+    printf '[ezsteps]\nself $MT_MEGATEST --version\n' >"$area/tests/selfcall/testconfig"
+    expect "a step runs \$MT_MEGATEST" "" --area "$area" runs start --target "$target" \
+        --runname dist2 --testpatt selfcall
+    rm -rf "$area/tests/selfcall"
+}
+
 section_help_only() {
     expect "$1 --help" "^Usage:" "$1" --help
 }
@@ -250,7 +270,8 @@ for section in query db runs test util server dashboard; do
     case "$section" in
         query) section_query ;;
         db) section_db ;;
-        runs) section_runs ;;
+        runs) section_runs; section_helpers ;;
+        server) section_server ;;
         *) section_help_only "$section" ;;
     esac
 done

@@ -40,3 +40,20 @@ def test_an_item_reuses_the_plan_read_only_when_nothing_depends_on_the_environme
     at_launch = launch_config(ctx, dynamic, item)
     assert at_launch is not dynamic
     assert [s.command for s in at_launch.ezsteps] == ["echo 2"]
+
+
+def test_mt_megatest_names_the_program_that_is_running(monkeypatch):
+    import sys
+    import types
+
+    from megatest.engine.launching import megatest_executable
+
+    assert megatest_executable("/opt/mt/bin/megatest") == "/opt/mt/bin/megatest"
+    from_sources = megatest_executable(None)
+    assert os.access(from_sources.split()[0], os.X_OK)
+    # the standalone binary: its entry module is compiled; sys.executable names no program
+    main = types.ModuleType("__main__")
+    main.__compiled__ = object()
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    monkeypatch.setattr(sys, "executable", "/nowhere/megatest.dist/megatest")
+    assert megatest_executable(None) == os.path.realpath("/proc/self/exe")

@@ -83,6 +83,11 @@ def test_a_repeated_batch_id_is_not_written_again(run_area, serve_area):
      "each row needs a 'variable'"),
     ({"batch": "x", "writes": [{"kind": "heartbeat", "test_id": 1, "cpuload": "hi"}]},
      "'cpuload' must be a number"),
+    # integers SQLite cannot hold (found by the fuzz test as a 500)
+    ({"batch": "x", "writes": [{"kind": "heartbeat", "test_id": 2**63}]},
+     "'test_id' must be a positive integer below 2**63"),
+    ({"batch": "x", "writes": [{"kind": "fields", "test_id": 1, "fields": {"diskfree": 2**64}}]},
+     "field 'diskfree' must be a string or a number"),
 ])
 def test_bad_bodies_get_400_with_one_line(run_area, serve_area, body, error):
     served = serve_area()
