@@ -34,6 +34,7 @@ import sys
 from typing import NoReturn
 
 from megatest.executor.stepexit import StepRecord, start_ticks, write_record
+from megatest.procstat import PPID, stat_fields
 
 DRAIN_INTERVAL = 0.05
 _PIPE_SIZE = 1 << 20  # room for ~10,000 steps between two reads
@@ -280,13 +281,8 @@ def _become_subreaper() -> None:
 
 
 def _parent_of(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            stat = fh.read()
-    except OSError:
-        return None
-    fields = stat[stat.rfind(b")") + 2 :].split()
-    return int(fields[1]) if len(fields) > 1 else None
+    fields = stat_fields(pid)
+    return int(fields[PPID]) if fields is not None else None
 
 
 def _drain_wakeups(fd: int) -> None:

@@ -19,6 +19,8 @@ import json
 import os
 from typing import NamedTuple
 
+from megatest.procstat import STARTTIME, STATE, stat_fields
+
 RECORD_NAME = ".megatest-step-exit"
 RUNSCRIPT_INDEX = -1  # step_index of the runscript, which runs before the ezsteps
 
@@ -74,16 +76,10 @@ def start_ticks(pid: int) -> int | None:
     """When process `pid` started (clock ticks since boot), or None if it is gone or a
     zombie. Together with the pid this names one process: a pid is reused, a start time
     with it is not."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            stat = fh.read()
-    except OSError:
+    fields = stat_fields(pid)
+    if fields is None or fields[STATE] == b"Z":
         return None
-    fields = stat[stat.rfind(b")") + 2 :].split()
-    # after the command: state(3) ppid(4) ... starttime is field 22, index 19 here
-    if len(fields) < 20 or fields[0] == b"Z":
-        return None
-    return int(fields[19])
+    return int(fields[STARTTIME])
 
 
 def still_running(record: StepRecord) -> bool:

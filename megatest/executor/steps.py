@@ -44,6 +44,7 @@ from megatest.executor.stepexit import (
 from megatest.executor.triggers import fire_triggers
 from megatest.executor.waivers import WaiverHook
 from megatest.executor.workarea import LAUNCH_LOG
+from megatest.procstat import PGRP, STATE, stat_fields
 
 if TYPE_CHECKING:
     from megatest.executor.keeper import Witness
@@ -170,14 +171,8 @@ def _live_group_members(pgid: int) -> list[int]:
     for entry in entries:
         if not entry.isdigit():
             continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        # fields after the parenthesised command: state ppid pgrp ...
-        rest = stat[stat.rfind(b")") + 2 :].split()
-        if len(rest) >= 3 and int(rest[2]) == pgid and rest[0] != b"Z":
+        fields = stat_fields(entry)
+        if fields is not None and int(fields[PGRP]) == pgid and fields[STATE] != b"Z":
             members.append(int(entry))
     return members
 

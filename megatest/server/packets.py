@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import os
 
+from megatest.procstat import STATE, stat_fields
+
 REFRESH_INTERVAL = 10.0  # seconds between a server's refreshes of its packet
 STALE_AFTER = 3 * REFRESH_INTERVAL  # no refresh for three intervals: the server is gone
 SUFFIX = ".pkt"
@@ -126,12 +128,8 @@ def pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True  # someone else's process: alive
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            # the state follows the command name, which is in parentheses
-            return f.read().rpartition(b")")[2].split()[0] != b"Z"
-    except (OSError, IndexError):
-        return True
+    fields = stat_fields(pid)
+    return fields is None or fields[STATE] != b"Z"  # unreadable: kill() said it exists
 
 
 def is_stale(packet: Packet, now: float, machine: str | None = None, alive=pid_alive) -> bool:
