@@ -2,10 +2,15 @@
 area's server, `POST /runs/<id>/writes`, over one kept-alive connection.
 
 A batch carries an id the client chose; when the connection fails (the server died, or
-restarted) the client finds a server again (client.find_server) and sends the same batch
-with the same id; when no server can be had it writes the batch to the store directly, so
-no write is dropped. The API's writes set values, so a batch applied twice (the server
-committed it, then died before answering) leaves what applying it once does.
+restarted) the client tries the next server and sends the same batch with the same id;
+when no server can be had it writes the batch to the store directly, so no write is
+dropped. The API's writes set values, so a batch applied twice (the server committed it,
+then died before answering) leaves what applying it once does.
+
+A writer that lives long (a test executing on a node, a benchmark) can send from a thread
+of its own (`write_behind`): a call queues its writes and returns, and whatever queued while
+a batch was on its way goes as the next batch, so one round trip carries many writes.
+`flush()` and `close()` wait until everything queued is committed.
 
 Standard library only until a write is sent: the test helpers build one per call.
 """
@@ -22,39 +27,50 @@ TYPE_CHECKING = False  # not typing's: it costs the helpers' calls several ms
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
+    from megatest.server.behind import WriteBehind
+    from megatest.server.connection import Connection
     from megatest.store.writes import Write
 
 WRITE_TIMEOUT = 60.0  # seconds: a batch waits for the run db's lock, at most its busy timeout
-FINDS = 3  # servers tried for one batch before it is written directly
+FINDS = 3  # rounds of looking for a server for one batch before it is written directly
 
 
-def open_remote_writer(area: str | os.PathLike, run_id: int) -> RemoteWriter | None:
-    """A writer through the area's server when one answers, else None (write directly).
-    Looks at `.meta/` first, so an area without a server costs one listdir."""
+def open_remote_writer(area: str | os.PathLike, run_id: int, *,
+                       write_behind: bool = False) -> RemoteWriter | None:
+    """A writer through the area's server when a live packet is there, else None (write
+    directly). No ping first: the first batch is one, and a server that does not answer it
+    passes the batch to the next. An area without a server costs one listdir."""
     try:
         names = os.listdir(packets.meta_dir(area))
     except OSError:
         return None
     if not any(name.endswith(packets.SUFFIX) for name in names):
         return None
-    found = client.find_server(area)
-    if found is None:
+    found = client.candidates(area)
+    if not found:
         return None
-    return RemoteWriter(area, run_id, found.packet)
+    return RemoteWriter(area, run_id, found[0], others=found[1:], write_behind=write_behind)
 
 
 class RemoteWriter:
     """One run's writes through the server; each call outside `batch()` is one request."""
 
     def __init__(self, area: str | os.PathLike, run_id: int,
-                 packet: packets.Packet | None = None) -> None:
+                 packet: packets.Packet | None = None, *, others: Sequence[packets.Packet] = (),
+                 write_behind: bool = False) -> None:
         self.area, self.run_id = os.fspath(area), int(run_id)
         self.packet = packet
-        self._conn = None
+        self._others = list(others)  # the next servers to try, best first
+        self._conn: Connection | None = None
         self._secret: str | None = None
         self._pending: list[dict] | None = None
         self._depth = 0
         self.direct_batches = 0  # batches written to the store because no server answered
+        self._behind: WriteBehind | None = None
+        if write_behind:
+            from megatest.server.behind import WriteBehind
+
+            self._behind = WriteBehind(self.send)
 
     # -- RunWriter --------------------------------------------------------------------------
     def batch(self) -> _Batch:
@@ -100,10 +116,17 @@ class RemoteWriter:
         with open_run_writer(self.area, self.run_id) as direct:
             return direct.test_id(testname, item_path)
 
+    def flush(self) -> None:
+        """Returns once every write made so far is committed (or refused: UsageError)."""
+        if self._behind is not None:
+            self._behind.flush()
+
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        try:
+            if self._behind is not None:
+                self._behind.close()
+        finally:
+            self._disconnect()
 
     def __enter__(self) -> RemoteWriter:
         return self
@@ -116,56 +139,77 @@ class RemoteWriter:
         if self._depth:
             self._pending.append(write)
         else:
-            self.send([write])
+            self._dispatch([write])
+
+    def _dispatch(self, writes: list[dict]) -> None:
+        if self._behind is not None:
+            self._behind.put(writes)
+        else:
+            self.send(writes)
 
     def send(self, writes: list[dict]) -> None:
         """Send one batch until a server commits it; written directly when none can be had.
         A batch the server refuses (unknown test, bad value) is a UsageError."""
-        import json  # 12 ms: only once a server is up
+        import json  # only once a server is up
 
         body = json.dumps({"batch": os.urandom(8).hex(), "writes": writes}).encode()
-        for _attempt in range(FINDS):
-            if self.packet is None:
-                break
-            answer = self._post(body)
-            if answer is None:  # the connection failed: look for a server again
-                found = client.find_server(self.area)
-                self.packet = found.packet if found is not None else None
+        for _round in range(FINDS):
+            while self.packet is not None:
+                status, message = self._post(body)
+                if status == 200:
+                    return
+                if status == 400:
+                    raise UsageError(f"server {self.packet.address()}: {message}")
+                if status >= 500:
+                    break  # the server is ours but cannot write: the store will say why
+                self._next_server()  # no answer, or not our server (401): the next one
+            else:
+                self._find_servers()
+                if self.packet is None:
+                    break
                 continue
-            status, message = answer
-            if status == 200:
-                return
-            if status == 400:
-                raise UsageError(f"server {self.packet.address()}: {message}")
-            break  # 401 (not our server any more), 5xx: the store will say what is wrong
+            break
         self._write_directly(writes)
 
-    def _post(self, body: bytes) -> tuple[int, str] | None:
-        """(status, error line) of one POST; None when the connection failed."""
-        import http.client
+    def _next_server(self) -> None:
+        self._disconnect()
+        self.packet = self._others.pop(0) if self._others else None
+
+    def _disconnect(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _find_servers(self) -> None:
+        """Look at the packets again (the dead servers' are gone by now, or soon)."""
+        self._disconnect()
+        found = client.find_server(self.area)
+        self.packet = found.packet if found is not None else None
+        self._others = []
+
+    def _post(self, body: bytes) -> tuple[int, str]:
+        """(status, error line) of one POST; status 0 when the connection failed."""
         import json
 
-        secret = read_secret(self.area) if self._conn is None else self._secret
-        self._secret = secret
+        from megatest.server.connection import Connection, ConnectionFailed
+
+        if self._conn is None:
+            self._secret = read_secret(self.area)
+            self._conn = Connection(self.packet.host, self.packet.port, WRITE_TIMEOUT)
         try:
-            if self._conn is None:
-                self._conn = http.client.HTTPConnection(self.packet.host, self.packet.port,
-                                                        timeout=WRITE_TIMEOUT)
-            self._conn.request("POST", f"/runs/{self.run_id}/writes", body=body,
-                               headers={"Authorization": f"Bearer {secret}",
-                                        "Content-Type": "application/json"})
-            response = self._conn.getresponse()
-            payload = response.read()
-        except (OSError, http.client.HTTPException):
-            self.close()
-            return None
-        if response.status == 200:
+            status, payload = self._conn.request(
+                "POST", f"/runs/{self.run_id}/writes",
+                {"Authorization": f"Bearer {self._secret}", "Content-Type": "application/json"},
+                body)
+        except ConnectionFailed:
+            return 0, ""
+        if status == 200:
             return 200, ""
         try:
             message = json.loads(payload).get("error", "")
         except (ValueError, AttributeError):
             message = payload.decode(errors="replace")[:200]
-        return response.status, message
+        return status, message
 
     def _write_directly(self, writes: list[dict]) -> None:
         from megatest.server.wire import BadBatch, check_write, to_records
@@ -203,4 +247,4 @@ class _Batch:
             return
         pending, w._pending = w._pending, None
         if exc_type is None and pending:
-            w.send(pending)
+            w._dispatch(pending)

@@ -74,7 +74,7 @@ def test_a_refused_batch_is_one_usage_error(run_area, serve_area):
         writer.set_state_status(999, "COMPLETED", "PASS")
 
 
-def test_helpers_write_through_the_server_only_when_one_answers(run_area, serve_area,
+def test_helpers_write_through_the_server_only_when_one_is_up(run_area, serve_area,
                                                                monkeypatch):
     build = run_area.ids[("build", "")]
     assert open_remote_writer(run_area.root, run_area.run_id) is None
@@ -90,3 +90,54 @@ def test_helpers_write_through_the_server_only_when_one_answers(run_area, serve_
                        ":expected", "5", ":tol", "0"], env) == 0
     assert served.state.idle_for(served.state.clock()) < served.state.idle_timeout
     assert _data(run_area, build) == {"w": 5}
+
+
+def test_write_behind_commits_every_change_by_close(run_area, serve_area):
+    served = serve_area()
+    build = run_area.ids[("build", "")]
+    writer = open_remote_writer(run_area.root, run_area.run_id, write_behind=True)
+    assert writer.packet.port == served.packet.port
+    with writer:
+        for n in range(300):
+            writer.add_test_data(build, [{"variable": f"v{n}", "value": str(n)}])
+        writer.set_state_status(build, "COMPLETED", "PASS")
+    assert writer.direct_batches == 0
+    assert _data(run_area, build) == {f"v{n}": n for n in range(300)}
+    with run_area.store() as store:
+        assert store.get_test(run_area.run_id, build).state == "COMPLETED"
+
+
+def test_write_behind_says_which_write_was_refused_and_keeps_the_others(run_area, serve_area):
+    serve_area()
+    build = run_area.ids[("build", "")]
+    with pytest.raises(UsageError, match="has no test 999"), \
+            RemoteWriter(run_area.root, run_area.run_id,
+                         open_remote_writer(run_area.root, run_area.run_id).packet,
+                         write_behind=True) as writer:
+        writer.add_test_data(build, [{"variable": "before", "value": "1"}])
+        writer.set_state_status(999, "COMPLETED", "PASS")
+        writer.add_test_data(build, [{"variable": "after", "value": "2"}])
+    assert _data(run_area, build) == {"before": 1, "after": 2}
+
+
+def test_a_packet_whose_server_does_not_answer_passes_the_batch_to_the_next(run_area,
+                                                                           serve_area):
+    import os
+    import socket
+
+    from megatest.server import packets
+
+    served = serve_area()
+    probe = socket.create_server(("127.0.0.1", 0))
+    dead_port = probe.getsockname()[1]
+    probe.close()
+    now = served.packet.refreshed
+    # preferred over the live one (a dashboard's), with a live pid, but nothing listens
+    packets.write_packet(run_area.root, packets.Packet(
+        "127.0.0.1", dead_port, "dboard", os.getpid(), packets.this_machine(), now, now, now))
+    build = run_area.ids[("build", "")]
+    with open_remote_writer(run_area.root, run_area.run_id) as writer:
+        assert writer.packet.port == dead_port
+        writer.add_test_data(build, [{"variable": "x", "value": "7"}])
+        assert writer.packet.port == served.packet.port and writer.direct_batches == 0
+    assert _data(run_area, build) == {"x": 7}
