@@ -64,6 +64,10 @@ def start(
     wait: Annotated[
         bool, typer.Option("--wait", help="Accepted for compatibility: a local run always waits.")
     ] = True,
+    server: Annotated[bool | None, typer.Option(
+        "--server/--no-server", help="Bring the area's server up when none answers, for the "
+        "tests to report through (default: yes, or as MEGATEST_SERVER_AUTOSTART and "
+        "[server] autostart say).", show_default=False)] = None,
     contour: Annotated[str | None, typer.Option("--contour", hidden=True)] = None,
     comment: Annotated[str | None, typer.Option("--comment", "-m", hidden=True)] = None,
     area: AreaOption = None,
@@ -101,7 +105,7 @@ def start(
         quiet=quiet,
         contour=contour or "",
     )
-    outcome = start_run(request)
+    outcome = start_run(request, server=server)
     raise typer.Exit(outcome.exit_code)
 
 

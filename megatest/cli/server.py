@@ -58,6 +58,9 @@ def start_cmd(
     idle_timeout: Annotated[float | None, typer.Option(
         "--idle-timeout", help="Seconds without a call before the server exits "
         "(default: [server] timeout, in hours; 5 minutes when unset).", show_default=False)] = None,
+    label: Annotated[str | None, typer.Option(
+        "--comment", "-m", hidden=True,
+        help="The original's `-m testsuite:NAME` label: accepted, not used.")] = None,
 ) -> None:
     """Start a server for the area; print its host:port once its packet is in .meta/."""
     root = resolve_area(ctx, area)

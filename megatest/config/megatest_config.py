@@ -127,6 +127,7 @@ class ServerSettings:
     runtime: int | float = 3600
     timeout_seconds: float = 300  # the value is in hours; 5 minutes when unset
     daemonize: bool = False
+    autostart: bool = True  # `runs start` brings a server up when none answers
 
 
 @dataclass
@@ -368,6 +369,7 @@ def _server(section: Mapping[str, object]) -> ServerSettings:
         runtime=_number(section.get("runtime"), 3600),
         timeout_seconds=float(timeout) * 3600 if timeout is not None else 300.0,
         daemonize=_yes(section.get("daemonize")),
+        autostart=_not_no(section.get("autostart"), True),
     )
 
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, TextIO
 from megatest.engine.clock import SYSTEM_CLOCK, Clock
 from megatest.engine.request import RunRequest
 from megatest.engine.summary import RunOutcome
-from megatest.errors import UsageError
+from megatest.errors import MegatestError, UsageError
 
 if TYPE_CHECKING:
     from megatest.config.area import Area
@@ -35,11 +35,13 @@ if TYPE_CHECKING:
 __all__ = ["RunOutcome", "check_target", "run_in_store", "start_run"]
 
 
-def start_run(request: RunRequest, out: TextIO | None = None, *, kept: bool = True) -> RunOutcome:
+def start_run(request: RunRequest, out: TextIO | None = None, *, kept: bool = True,
+              server: bool | None = None) -> RunOutcome:
     """Run (or resume) the run `request` describes; returns the outcome (exit code 0/1).
 
     `kept`: this process forks first, and its parent stays behind as the run's keeper (it
-    never returns here; it exits with this process's exit code)."""
+    never returns here; it exits with this process's exit code). `server`: bring the area's
+    server up when none answers (None: as the environment and `[server] autostart` say)."""
     from megatest.config.area import open_area
     from megatest.store import open_store
 
@@ -54,6 +56,7 @@ def start_run(request: RunRequest, out: TextIO | None = None, *, kept: bool = Tr
     for diag in area.diagnostics:
         print(f"megatest: warning: {diag.path}:{diag.line}: {diag.message}", file=sys.stderr)
     launcher_of(area)  # a launcher that cannot be had stops the run before anything is written
+    _bring_up_server(area, server)
     with open_store(area.toppath, fields=area.config.fields) as store:
         return run_in_store(area, request, store, out=out, started=started)
 
@@ -101,6 +104,26 @@ def run_in_store(
             return runner.run()
         finally:
             launcher.close()
+
+
+def _bring_up_server(area: Area, given: bool | None) -> None:
+    """Start the area's server (detached, not waited for) when none answers: the tests report
+    through it once it is up. A server that cannot be started costs the run nothing: the
+    tests write to the db directly."""
+    from megatest.server import autostart
+
+    settings = area.config.server
+    if not autostart.wanted(settings.autostart, given, os.environ):
+        return
+    try:
+        if autostart.bring_up(area.toppath, "runner", settings.homehost):
+            from megatest import verbosity
+
+            verbosity.detail(1, f"started a server for {area.toppath} "
+                                f"(its log: {area.toppath / 'logs' / 'server.log'})")
+    except (OSError, MegatestError) as exc:
+        print(f"megatest: warning: no server started for {area.toppath}: {exc}; the tests "
+              "write to the database directly", file=sys.stderr)
 
 
 def launcher_of(area: Area) -> str | None:

@@ -58,7 +58,7 @@ def description() -> dict[str, Any]:
         "info": {"title": "megatest area server", "version": "1"},
         "security": [{"secret": []}],
         "paths": {
-            "/ping": {"get": {"summary": "the server's area, pid, type and uptime",
+            "/ping": {"get": {"summary": "the server's area, pid, type, uptime and batches written",
                               "responses": {"200": {"description": "alive",
                                                     "content": json_of("#/components/schemas/Ping")},
                                             "401": _ERROR}}},
@@ -88,7 +88,8 @@ def description() -> dict[str, Any]:
                           "properties": {"error": {"type": "string"}}},
                 "Ping": {"type": "object", "properties": {
                     "area": {"type": "string"}, "pid": {"type": "integer"},
-                    "type": {"type": "string"}, "uptime": {"type": "number"}}},
+                    "type": {"type": "string"}, "uptime": {"type": "number"},
+                    "batches": {"type": "integer"}}},
                 "Written": {"type": "object", "properties": {
                     "batch": {"type": "string"}, "written": {"type": "integer"}}},
                 "Batch": batch,

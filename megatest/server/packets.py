@@ -78,10 +78,12 @@ def meta_dir(area: str | os.PathLike) -> str:
     return os.path.join(os.fspath(area), ".meta")
 
 
-def write_packet(area: str | os.PathLike, packet: Packet) -> Packet:
-    """Write `packet` atomically (a temp file renamed into place) and set its sha1 and path."""
+def write_packet(area: str | os.PathLike, packet: Packet, *, make_folder: bool = True) -> Packet:
+    """Write `packet` atomically (a temp file renamed into place) and set its sha1 and path.
+    Without `make_folder`, a missing `.meta/` (the area was removed) is a FileNotFoundError."""
     folder = meta_dir(area)
-    os.makedirs(folder, mode=0o755, exist_ok=True)
+    if make_folder:
+        os.makedirs(folder, mode=0o755, exist_ok=True)
     body = packet.body()
     sha1 = _sha1(body)
     final = os.path.join(folder, sha1 + SUFFIX)

@@ -59,7 +59,12 @@ class ServerState:
         if self.idle_for(now) >= self.idle_timeout:
             return False
         if self.packet is not None and now - self.last_refresh >= packets.REFRESH_INTERVAL:
-            self.refresh(now)
+            try:
+                self.refresh(now)
+            except OSError as exc:  # the area's .meta/ is gone (a removed area) or unwritable
+                print(f"megatest: server for {self.area}: cannot refresh its packet "
+                      f"({exc.strerror or exc}); stopping", flush=True)
+                return False
         return True
 
     def next_wake(self, now: float) -> float:
@@ -85,7 +90,7 @@ class ServerState:
             return
         new = packets.Packet(old.host, old.port, old.itype, old.pid, old.machine, old.started,
                              old.created, now)
-        self.packet = packets.write_packet(self.area, new)
+        self.packet = packets.write_packet(self.area, new, make_folder=False)
         self.last_refresh = now
         if old.path != self.packet.path:
             packets.remove_quietly(old.path)
@@ -97,7 +102,8 @@ class ServerState:
 
     def ping(self) -> dict[str, Any]:
         return {"area": str(self.area), "pid": os.getpid(), "type": self.itype,
-                "uptime": round(self.clock() - self.started, 3)}
+                "uptime": round(self.clock() - self.started, 3),
+                "batches": self.writers.batches}
 
     def runs(self) -> list[dict[str, Any]]:
         from megatest.store import open_store

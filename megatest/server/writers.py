@@ -133,6 +133,7 @@ class RunWriters:
         self._queues: dict[int, RunQueue] = {}
         self._committed: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
+        self.batches = 0  # batches committed since the server started
 
     def write(self, run_id: int, batch: str, writes: list[dict]) -> bool:
         """Write a checked batch; False when this batch id was already committed here (a
@@ -150,6 +151,7 @@ class RunWriters:
                 self._queues[run_id] = run_queue
         run_queue.write(batch, writes)
         with self._lock:
+            self.batches += 1
             self._committed[key] = None
             while len(self._committed) > REMEMBERED:
                 self._committed.popitem(last=False)

@@ -6,12 +6,25 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 AREAS = Path(__file__).resolve().parents[1] / "areas"
 MEGATEST = str(Path(sys.executable).with_name("megatest"))
+BOUND = 30.0  # seconds: a safety net for polls, never a measured duration
+
+
+def wait_until(predicate) -> bool:
+    """Poll `predicate` until it holds (True) or BOUND seconds pass (False): for what a
+    process does on its own (a server exits, removes its packet); nothing is timed."""
+    deadline = time.monotonic() + BOUND
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 class AreaRunner:

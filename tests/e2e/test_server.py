@@ -18,18 +18,11 @@ from pathlib import Path
 import pytest
 
 from megatest.server import packets
+from tests.e2e.conftest import BOUND, wait_until
 
 MEGATEST = str(Path(sys.executable).with_name("megatest"))
-BOUND = 30.0  # seconds: a safety net for the polls, never a measured duration
 
 
-def _wait_until(predicate) -> bool:
-    deadline = time.monotonic() + BOUND
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def _packets(root):
@@ -107,13 +100,13 @@ def test_list_ping_and_stop(area):
 def test_sigterm_removes_the_packet(area):
     _address, packet = _start(area)
     os.kill(packet.pid, signal.SIGTERM)
-    assert _wait_until(lambda: not packets.pid_alive(packet.pid))
+    assert wait_until(lambda: not packets.pid_alive(packet.pid))
     assert not os.path.exists(packet.path)
 
 
 def test_idle_timeout_ends_the_server(area):
     _address, packet = _start(area, "--idle-timeout", "0.2")
-    assert _wait_until(lambda: not packets.pid_alive(packet.pid))
+    assert wait_until(lambda: not packets.pid_alive(packet.pid))
     assert _packets(area.root) == []
 
 
@@ -141,6 +134,14 @@ def test_kill_all_and_legacy_flags(area):
     killed = area.mt("-kill-servers", check=0)
     assert f"stopped {address} pid {packet.pid}" in killed.stdout
     assert _packets(area.root) == [] and not packets.pid_alive(packet.pid)
+
+
+def test_the_originals_own_server_command_line_starts_one(area):
+    # what the original's server:run builds: -server - [-daemonize] -m testsuite:NAME
+    started = area.mt("-server", "-", "-daemonize", "-m", "testsuite:fullrun", check=0)
+    [packet] = _packets(area.root)
+    assert started.stdout.strip() == packet.address()
+    area.mt("-kill-servers", check=0)
 
 
 @pytest.mark.parametrize("mode", ["--foreground", "--detach"])

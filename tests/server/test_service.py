@@ -52,6 +52,21 @@ def test_idle_timeout_ends_the_loop_and_a_call_postpones_it(tmp_path):
     assert not state.tick(clock())
 
 
+def test_a_server_whose_area_was_removed_stops_and_makes_nothing_again(tmp_path):
+    import shutil
+
+    area = tmp_path / "area"
+    area.mkdir()
+    clock = Clock()
+    state = ServerState(area, "runner", "s3cret", idle_timeout=300, clock=clock)
+    state.publish("127.0.0.1", 4000)
+    shutil.rmtree(area)
+    clock.now += packets.REFRESH_INTERVAL
+    assert not state.tick(clock())
+    state.withdraw()
+    assert not area.exists()
+
+
 def test_withdraw_removes_the_packet(tmp_path):
     state = ServerState(tmp_path, "other", "s3cret", idle_timeout=60, clock=Clock())
     state.publish("127.0.0.1", 4000)

@@ -11,7 +11,8 @@ import pytest
 
 
 def _post(served, path, body, secret=None):
-    conn = http.client.HTTPConnection(served.packet.host, served.packet.port, timeout=10)
+    # the timeout is a hang guard: on a loaded machine 16 calls at once take a while
+    conn = http.client.HTTPConnection(served.packet.host, served.packet.port, timeout=60)
     try:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         conn.request("POST", path, body=raw,
