@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from megatest.server import service, wire
+from megatest.server import reads, service, wire
 
 _TEXT_OR_NULL = {"type": ["string", "null"]}
 _SCALAR = {"type": ["string", "number", "null"]}
@@ -52,6 +52,8 @@ def description() -> dict[str, Any]:
                  "writes": {"type": "array", "minItems": 1, "maxItems": wire.MAX_WRITES,
                             "items": {"oneOf": [{"$ref": f"#/components/schemas/{k}Write"}
                                                 for k in kinds]}}}}
+    run_id = {"name": "run_id", "in": "path", "required": True,
+              "schema": {"type": "integer", "minimum": 0, "maximum": service.MAX_RUN_ID}}
     json_of = lambda ref: {"application/json": {"schema": {"$ref": ref}}}  # noqa: E731
     return {
         "openapi": "3.1.0",
@@ -67,14 +69,33 @@ def description() -> dict[str, Any]:
                                   "application/json": {"schema": {"type": "array",
                                                                   "items": {"type": "object"}}}}},
                                   "401": _ERROR, "503": _ERROR}}},
+            "/runs/{run_id}/tests": {"get": {
+                "summary": "a run's tests and items (optionally matching testpatt, or changed "
+                           "since an epoch time)",
+                "parameters": [run_id,
+                               {"name": "testpatt", "in": "query", "required": False,
+                                "schema": {"type": "string"}},
+                               {"name": "since", "in": "query", "required": False,
+                                "schema": {"type": "integer", "minimum": 0,
+                                           "maximum": reads.MAX_SINCE}}],
+                "responses": {"200": {"description": "test rows", "content": {
+                    "application/json": {"schema": {"type": "array",
+                                                    "items": {"type": "object"}}}}},
+                              "400": _ERROR, "401": _ERROR, "404": _ERROR, "503": _ERROR}}},
+            "/runs/{run_id}/tests/{test_id}": {"get": {
+                "summary": "one test's row with its steps and data",
+                "parameters": [run_id, {"name": "test_id", "in": "path", "required": True,
+                                        "schema": {"type": "integer", "minimum": 0,
+                                                   "maximum": service.MAX_RUN_ID}}],
+                "responses": {"200": {"description": "the test", "content": {
+                    "application/json": {"schema": {"type": "object"}}}},
+                              "401": _ERROR, "404": _ERROR, "503": _ERROR}}},
             "/openapi.json": {"get": {"summary": "this description",
                                       "responses": {"200": {"description": "OpenAPI 3.1"},
                                                     "401": _ERROR}}},
             "/runs/{run_id}/writes": {"post": {
                 "summary": "write a batch of a run's test writes; answered once committed",
-                "parameters": [{"name": "run_id", "in": "path", "required": True,
-                                "schema": {"type": "integer", "minimum": 0,
-                                           "maximum": service.MAX_RUN_ID}}],
+                "parameters": [run_id],
                 "requestBody": {"required": True, "content": json_of("#/components/schemas/Batch")},
                 "responses": {"200": {"description": "committed (written 0: a repeated batch)",
                                       "content": json_of("#/components/schemas/Written")},

@@ -21,12 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from megatest.errors import StoreError, UsageError
-from megatest.server import packets, wire
+from megatest.server import packets, reads, wire
 from megatest.server.secret import ensure_secret
 from megatest.server.writers import Refused, RunWriters
 
 MAX_BODY = 16 * 1024 * 1024  # bytes: a full batch of test data is far smaller
 _WRITES_PATH = re.compile(r"/runs/([0-9]{1,18})/writes")
+_TESTS_PATH = re.compile(r"/runs/([0-9]{1,18})/tests")
+_TEST_PATH = re.compile(r"/runs/([0-9]{1,18})/tests/([0-9]{1,18})")
 MAX_RUN_ID = 10**18 - 1  # what _WRITES_PATH takes, as the description states it
 
 
@@ -128,15 +130,32 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (the name http.server looks for)
         if not self._authorized():
             return
-        route = {"/ping": self.state.ping, "/runs": self.state.runs,
-                 "/openapi.json": _openapi}.get(self.path.split("?")[0])
-        if route is None:
-            self._send(HTTPStatus.NOT_FOUND, {"error": f"no endpoint {self.path}"})
-            return
+        from urllib.parse import parse_qs, urlsplit
+
+        url = urlsplit(self.path)
         try:
-            self._send(HTTPStatus.OK, route())
+            answer = self._read(url.path, parse_qs(url.query, keep_blank_values=True))
+        except reads.NotFound as exc:
+            self._send(HTTPStatus.NOT_FOUND, {"error": str(exc)})
+        except UsageError as exc:
+            self._send(HTTPStatus.BAD_REQUEST, {"error": exc.one_line()})
         except StoreError as exc:
             self._send(HTTPStatus.SERVICE_UNAVAILABLE, {"error": exc.one_line()})
+        else:
+            self._send(HTTPStatus.OK, answer)
+
+    def _read(self, path: str, query: dict[str, list[str]]) -> object:
+        route = {"/ping": self.state.ping, "/runs": self.state.runs,
+                 "/openapi.json": _openapi}.get(path)
+        if route is not None:
+            return route()
+        match = _TESTS_PATH.fullmatch(path)
+        if match is not None:
+            return reads.run_tests(self.state.area, int(match[1]), query)
+        match = _TEST_PATH.fullmatch(path)
+        if match is not None:
+            return reads.test_detail(self.state.area, int(match[1]), int(match[2]))
+        raise reads.NotFound(f"no endpoint {path}")
 
     def do_POST(self) -> None:  # noqa: N802
         if not self._authorized():

@@ -144,7 +144,8 @@ def test_openapi_description_is_served_and_matches_the_checks(run_area, serve_ar
     served = serve_area()
     status, doc = client.call(served.packet, served.secret, "/openapi.json")
     assert status == 200 and doc["openapi"].startswith("3.")
-    assert set(doc["paths"]) == {"/ping", "/runs", "/openapi.json", "/runs/{run_id}/writes"}
+    assert set(doc["paths"]) == {"/ping", "/runs", "/openapi.json", "/runs/{run_id}/writes",
+                                 "/runs/{run_id}/tests", "/runs/{run_id}/tests/{test_id}"}
     schemas = doc["components"]["schemas"]
     for kind in wire.kinds():
         schema = schemas[f"{kind}Write"]
