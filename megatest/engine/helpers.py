@@ -268,13 +268,15 @@ def run_helper(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int
     return code
 
 
-def open_writer(area: str, run_id: int) -> RunWriter:
-    """Through the area's server when one is up (a live packet that answers), else the run
-    db directly. Helpers never start a server: the runner does."""
+def open_writer(area: str, run_id: int, *, write_behind: bool = False) -> RunWriter:
+    """Through the area's server when one is up (a live packet; a server that does not
+    answer passes the writes on, in the end to the db), else the run db directly. Helpers
+    never start a server: the runner does. `write_behind`: for a writer that lives long and
+    writes often (a test executing on a node), see megatest.server.remote."""
     if os.path.isdir(os.path.join(area, ".meta")):  # no server ever ran here: no imports
         from megatest.server.remote import open_remote_writer
 
-        remote = open_remote_writer(area, run_id)
+        remote = open_remote_writer(area, run_id, write_behind=write_behind)
         if remote is not None:
             return remote
     from megatest.store import open_run_writer

@@ -53,7 +53,9 @@ def open_remote_writer(area: str | os.PathLike, run_id: int, *,
 
 
 class RemoteWriter:
-    """One run's writes through the server; each call outside `batch()` is one request."""
+    """One run's writes through the server. Each call outside `batch()` is one batch, sent
+    at once (one request), or with `write_behind` queued and sent with whatever else queued
+    while the previous batch was on its way."""
 
     def __init__(self, area: str | os.PathLike, run_id: int,
                  packet: packets.Packet | None = None, *, others: Sequence[packets.Packet] = (),
