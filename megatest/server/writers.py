@@ -9,6 +9,7 @@ is refused alone and the others still commit.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from collections import OrderedDict
@@ -16,8 +17,18 @@ from pathlib import Path
 
 from megatest.errors import MegatestError, StoreError, StoreWriteError, UsageError
 from megatest.server import wire
+from megatest.store.paths import run_db
 
 REMEMBERED = 10_000  # committed batch ids kept, to answer a repeated batch without writing it
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of a file, None when it does not exist."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 class Refused(Exception):
@@ -42,6 +53,7 @@ class RunQueue:
 
     def __init__(self, area: Path, run_id: int) -> None:
         self.run_id = run_id
+        self._file: tuple[int, int] | None = None
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._opened = threading.Event()
         self._open_error: MegatestError | None = None
@@ -65,23 +77,56 @@ class RunQueue:
         self.thread.join()
 
     def _run(self, area: Path) -> None:
+        writer = self._open(area)
+        self._opened.set()
+        if writer is None:
+            return
+        try:
+            while True:
+                jobs = self._take()
+                if not jobs:
+                    return
+                writer = self._current(area, writer)
+                if writer is None:
+                    self._refuse([j for j in jobs if j is not None])
+                else:
+                    self._write(writer, [j for j in jobs if j is not None])
+                if None in jobs:
+                    return
+        finally:
+            if writer is not None:
+                writer.close()
+
+    def _open(self, area: Path):
+        """The run's writer and the identity of the file it opened; None (the error kept)
+        when the run has no db."""
         from megatest.store import open_run_writer
 
         try:
             writer = open_run_writer(area, self.run_id)
         except StoreError as exc:
             self._open_error = exc
-            self._opened.set()
-            return
-        self._opened.set()
-        with writer:
-            while True:
-                jobs = self._take()
-                if not jobs:
-                    return
-                self._write(writer, [j for j in jobs if j is not None])
-                if None in jobs:
-                    return
+            return None
+        self._file = _identity(run_db(area, self.run_id))
+        return writer
+
+    def _current(self, area: Path, writer):
+        """`writer`, or a new one when the run's db file was removed or replaced since it
+        was opened (a run removed, a `.db/` wiped and made again): writes must never go to
+        a file no one will read."""
+        if writer is not None:
+            if _identity(run_db(area, self.run_id)) == self._file:
+                return writer
+            writer.close()
+        self._open_error = None
+        return self._open(area)
+
+    def _refuse(self, jobs: list[_Job]) -> None:
+        message = (self._open_error.one_line() if self._open_error is not None
+                   else f"run {self.run_id} has no database")
+        for job in jobs:
+            job.error = Refused(400, message)
+            job.done.set()
 
     def _take(self) -> list[_Job | None]:
         """The next job and every one already waiting (they share a transaction)."""

@@ -158,3 +158,27 @@ def test_openapi_description_is_served_and_matches_the_checks(run_area, serve_ar
         assert set(schema["properties"]) >= set(write)
     for get in ("/ping", "/runs", "/openapi.json"):
         assert client.call(served.packet, served.secret, get)[0] == 200
+
+
+def test_a_run_db_made_again_behind_the_server_gets_the_next_writes(run_area, serve_area):
+    import shutil
+
+    from megatest.store import open_store
+
+    served = serve_area()
+    build = run_area.ids[("build", "")]
+    row = {"kind": "data", "test_id": build, "rows": [{"variable": "first", "value": "1"}]}
+    assert _post(served, *_writes(run_area, [row], batch="one"))[0] == 200
+    # the area's dbs wiped and the same run made again: same run id, same test ids
+    shutil.rmtree(run_area.root / ".db")
+    with open_store(run_area.root, fields=[("SYSTEM", "TEXT")]) as store:
+        assert store.get_or_create_run({"SYSTEM": "ubuntu"}, "nightly") == run_area.run_id
+        store.register_tests(run_area.run_id, [("build", "")])
+    row["rows"] = [{"variable": "second", "value": "2"}]
+    assert _post(served, *_writes(run_area, [row], batch="two"))[0] == 200
+    with run_area.store() as store:
+        assert [d.variable for d in store.get_test_data(run_area.run_id, build)] == ["second"]
+    # and a run db removed for good: its writes are refused, not lost silently
+    (run_area.root / ".db" / f"{run_area.run_id}.db").unlink()
+    status, body = _post(served, *_writes(run_area, [row], batch="three"))
+    assert status == 400 and str(run_area.run_id) in body["error"]
