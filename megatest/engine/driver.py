@@ -35,8 +35,10 @@ if TYPE_CHECKING:
 __all__ = ["RunOutcome", "check_target", "run_in_store", "start_run"]
 
 
-def start_run(request: RunRequest, out: TextIO | None = None, *, kept: bool = True) -> RunOutcome:
+def start_run(request: RunRequest, out: TextIO | None = None, *, kept: bool = True,
+              listeners: Sequence[RunListener] = ()) -> RunOutcome:
     """Run (or resume) the run `request` describes; returns the outcome (exit code 0/1).
+    `listeners` hear the run's events after the progress display (report writers).
 
     `kept`: this process forks first, and its parent stays behind as the run's keeper (it
     never returns here; it exits with this process's exit code)."""
@@ -55,7 +57,8 @@ def start_run(request: RunRequest, out: TextIO | None = None, *, kept: bool = Tr
         print(f"megatest: warning: {diag.path}:{diag.line}: {diag.message}", file=sys.stderr)
     launcher_of(area)  # a launcher that cannot be had stops the run before anything is written
     with open_store(area.toppath, fields=area.config.fields) as store:
-        return run_in_store(area, request, store, out=out, started=started)
+        return run_in_store(area, request, store, out=out, started=started,
+                            listeners=listeners)
 
 
 def run_in_store(
