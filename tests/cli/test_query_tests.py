@@ -9,7 +9,7 @@ from contextlib import redirect_stdout
 
 import pytest
 
-from megatest.cli.query_runs import _echo_json_list
+from megatest.cli import rows_out
 from megatest.store import open_store
 
 FIELDS = ["SYSTEM", "RELEASE"]
@@ -20,7 +20,7 @@ def test_streamed_json_is_what_json_dumps_gives(count):
     rows = [{"test": f"t{i}", "item": "", "comment": "a\nb" if i else ""} for i in range(count)]
     out = io.StringIO()
     with redirect_stdout(out):
-        _echo_json_list(iter(rows))
+        rows_out.emit(iter(rows), "json", str)
     assert out.getvalue() == json.dumps(rows, indent=2) + "\n"
 
 
