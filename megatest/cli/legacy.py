@@ -51,7 +51,8 @@ ACTIONS: dict[str, Action] = {
     "-list-targets": Action(("query", "targets")),
     "-list-db-targets": Action(("query", "targets"), adds=("--db",)),
     "-generate-html": Action(("util", "html")),
-    "-diff-rep": Action(("util", "diff")),
+    # the original writes its diff as html (-diff-html FILE) or mails it (not supported)
+    "-diff-rep": Action(("util", "diff"), adds=("--format", "html")),
     "-test-status": Action(("test", "status")),
     "-step": Action(("test", "step"), value_option="--name"),
     "-runstep": Action(("test", "runstep"), value_option="--name"),
@@ -103,7 +104,7 @@ VALUE_OPTIONS: dict[str, str] = {
     "-o": "--output",
     "-src-target": "--src-target",
     "-src-runname": "--src-runname",
-    "-diff-html": "--html-file",
+    "-diff-html": "--output",
 }
 
 # Options without a value.
