@@ -118,8 +118,9 @@ def _report_listeners(top: Path, target: str, runname: str, junit: Path | None,
     """The run-event listeners that write `--junit` and `--teamcity` reports."""
     listeners: list = []
     if junit is not None:
-        from megatest.report.live import LiveJUnit
+        from megatest.report.live import LiveJUnit, check_writable
 
+        check_writable(junit.absolute())
         listeners.append(LiveJUnit(top, junit.absolute()))
     if teamcity:
         import sys

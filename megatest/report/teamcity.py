@@ -61,14 +61,21 @@ def suite_name(runname: str, target: str) -> str:
 
 
 class Emitter:
-    """Writes messages to a stream, one line each, flushed at once."""
+    """Writes messages to a stream, one line each, flushed at once. A reader that went away
+    (a closed pipe) ends the messages, not the run that makes them."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
+        self.closed = False
 
     def __call__(self, kind: str, /, **attrs: object) -> None:
-        self.out.write(message(kind, **attrs) + "\n")
-        self.out.flush()
+        if self.closed:
+            return
+        try:
+            self.out.write(message(kind, **attrs) + "\n")
+            self.out.flush()
+        except BrokenPipeError:
+            self.closed = True
 
 
 class LiveTeamCity(RunListener):

@@ -115,6 +115,17 @@ def test_util_junit_with_no_matching_run_is_one_line_error(make_area):
     assert proc.stderr.count("\n") == 1 and "nosuch" in proc.stderr
 
 
+def test_a_junit_file_that_cannot_be_written_stops_the_run_before_it_starts(make_area):
+    area = make_area("fullrun")
+    (area.root / "afile").write_text("")
+    proc = area.mt("runs", "start", "--target", "ubuntu/v1", "--runname", RUN, "--testpatt",
+                   "ezlog_pass", "--junit", "afile/junit.xml")
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "afile" in proc.stderr
+    assert "traceback" not in proc.stderr.lower()
+    assert not (area.root / ".db").exists() or area.mt("query", "runs", "--runname", RUN,
+                                                       "-f", "json").stdout in ("", "[]\n")
+
+
 def _parallel_area(make_area):
     """Two tests that can only pass while both run at once (each waits for the other)."""
     area = make_area("fullrun")

@@ -97,3 +97,39 @@ def test_live_junit_is_rewritten_as_tests_end_at_a_bounded_pace(tmp_path):
     root = ET.parse(out).getroot()
     assert _tests_in(out) == ["a", "b", "c"] and root.get("tests") == "3"
     assert [f.name for f in tmp_path.iterdir() if f.name.startswith(".junit")] == []
+
+
+def test_live_junit_that_cannot_write_warns_once_and_never_stops_the_run(tmp_path):
+    import io
+
+    (tmp_path / "megatest.config").write_text("[fields]\nSYSTEM TEXT\n")
+    with open_store(tmp_path, fields=["SYSTEM"]) as store:
+        run_id = store.get_or_create_run({"SYSTEM": "linux"}, "r1")
+        ids = store.register_tests(run_id, [("a", "")], state="COMPLETED", status="PASS")
+    blocker = tmp_path / "out"
+    blocker.write_text("a file where the report's folder should be")
+    err, clock = io.StringIO(), _Clock()
+    live = LiveJUnit(tmp_path, blocker / "junit.xml", clock=clock, err=err)
+    change = TestChange(TestRef("a", "", ids[("a", "")], run_id), "COMPLETED", "PASS", None)
+    for _ in range(3):
+        live.test_changed(change)
+        live.turn()
+        clock.now += 5
+    assert err.getvalue().count("\n") == 1 and "--junit" in err.getvalue()
+    blocker.unlink()
+    live.turn()  # the cause is gone: written at the next chance
+    assert _tests_in(blocker / "junit.xml") == ["a"]
+
+
+def test_teamcity_messages_end_quietly_when_the_reader_goes_away():
+    class ClosedPipe:
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self) -> None:
+            pass
+
+    emit = teamcity.Emitter(ClosedPipe())  # type: ignore[arg-type]
+    emit("testStarted", name="a", flowId="r1.t1")
+    emit("testFinished", name="a", flowId="r1.t1")
+    assert emit.closed
