@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 from megatest.report import cases
 from megatest.report.htmlpage import Markup, cell, link, page, table
-from megatest.report.logs import log_files
+from megatest.report.logs import log_files, step_log
 
 if TYPE_CHECKING:
     from megatest.store.interface import Store
@@ -166,7 +166,7 @@ class HtmlSite:
             start, end = ends.get("start"), ends.get("end")
             last = end or start
             assert last is not None
-            log = _step_log(test, last)
+            log = step_log(test, last, rendered=True)
             took = (end.event_time - start.event_time
                     if start and end and start.event_time and end.event_time else "")
             rows.append(
@@ -182,18 +182,6 @@ class HtmlSite:
                 for d in self.store.get_test_data(run.id, test.id)]
         return table(["category", "variable", "value", "expected", "tol", "units", "status"],
                      rows) if rows else "<p>none</p>"
-
-
-def _step_log(test: TestRecord, step: StepRecord) -> Path | None:
-    from megatest.report.logs import run_dir
-
-    folder = run_dir(test)
-    if folder is None:
-        return None
-    for name in (step.logfile, f"{step.stepname}.log"):
-        if name and (folder / name).is_file():
-            return folder / name
-    return None
 
 
 def write_site(store: Store, folder: Path, runs: Iterable[RunRecord]) -> int:

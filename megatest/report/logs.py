@@ -47,12 +47,15 @@ def log_files(test: TestRecord, steps: list[StepRecord]) -> list[Path]:
     return found
 
 
-def step_log(test: TestRecord, step: StepRecord) -> Path | None:
-    """The plain-text log of `step`, else the test's final log."""
+def step_log(test: TestRecord, step: StepRecord, *, rendered: bool = False) -> Path | None:
+    """The plain-text log of `step`, else its logfile, else the test's final log; with
+    `rendered`, its logfile (an html page with the log rules applied) first."""
     folder = run_dir(test)
     if folder is None:
         return None
-    for name in (f"{step.stepname}.log", step.logfile, test.final_logf):
+    names = (step.logfile, f"{step.stepname}.log") if rendered else \
+        (f"{step.stepname}.log", step.logfile, test.final_logf)
+    for name in names:
         if name and (folder / name).is_file():
             return folder / name
     return None
