@@ -223,14 +223,17 @@ def area_tests_cmd(
 
     Nothing is run, except the `system` commands some testconfigs use to compute items.
     """
+    from megatest.cli import rows_out
     from megatest.config.area import open_area
 
-    check_format(fmt, ("text", "json"))
+    rows_out.check(fmt)
     chosen = target if target is not None else os.environ.get("MT_TARGET") or None
     loaded = open_area(resolve_area(ctx, area), target=chosen)
     plan, diagnostics = _plan(loaded, testpatt, tagexpr, modepatt)
     if fmt == "json":
         typer.echo(to_json(plan))
+    elif fmt == "csv":
+        rows_out.emit(_plan_rows(plan), "csv", str)
     else:
         typer.echo(_plan_text(plan))
     _finish(2 if print_diagnostics(diagnostics) else 0)
@@ -291,6 +294,15 @@ def _plan(loaded: Any, testpatt: str | None, tagexpr: str | None, modepatt: str 
     for cfg in configs.values():  # collected last: running [system] items may add some
         diagnostics.extend(cfg.diagnostics)
     return plan, diagnostics
+
+
+def _plan_rows(plan: dict[str, Any]):
+    """A row per selected test, and per item of an itemized one."""
+    for test in plan["tests"]:
+        for item in test["items"] or [""]:
+            yield {"test": test["name"], "item": item, "selected": test["selected"],
+                   "waiton": " ".join(test["waiton"]), "priority": test["priority"],
+                   "tags": " ".join(test["tags"])}
 
 
 def _plan_text(plan: dict[str, Any]) -> str:

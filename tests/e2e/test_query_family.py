@@ -76,3 +76,18 @@ def test_targets_from_the_database_and_disks(make_area):
     (disk,) = json.loads(area.mt("query", "disks", "-f", "json", check=0).stdout)
     assert disk["name"] == "disk0" and disk["free_kb"] > 0
     assert _csv(area.mt("query", "disks", "-f", "csv", check=0).stdout)[0]["path"] == str(runs_dir)
+
+
+def test_config_queries_in_csv(make_area):
+    area = make_area("fullrun")
+    config = _csv(area.mt("query", "config", "-f", "csv", check=0).stdout)
+    assert {"section": "setup", "key": "max_concurrent_jobs", "value": "6"} in config
+    runconfig = _csv(area.mt("query", "runconfig", "--target", TARGET, "-f", "csv",
+                             check=0).stdout)
+    assert {"section": TARGET, "key": "FAVORITE", "value": "green"} in runconfig
+    plan = _csv(area.mt("query", "area-tests", "--target", TARGET, "--testpatt", "itemtab,after%",
+                        "-f", "csv", check=0).stdout)
+    assert [r["item"] for r in plan if r["test"] == "itemtab"] == ["1/x", "2/y", "3/-"]
+    assert {r["test"]: r["waiton"] for r in plan}["after_fail"] == "ezlog_fail"
+    assert [r["key"] for r in _csv(area.mt("query", "keys", "-f", "csv", check=0).stdout)] == [
+        "SYSTEM", "RELEASE"]
