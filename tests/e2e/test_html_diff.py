@@ -109,10 +109,10 @@ def test_html_pages_open_in_a_browser_and_every_link_resolves(make_area):
             assert by_test["itemtab(2/y)"] == ["PASS", "PASS"]
             assert by_test["ezlog_fail"] == ["FAIL", "FAIL"] and "itemtab" not in by_test
             # a test's page: its steps with their logs, its data
-            (fail_page,) = [p for p in pages if "Test ezlog_fail" in p.read_text()][:1]
+            fail_page = next(p for p in pages if "Test ezlog_fail" in p.read_text())
             page.goto(fail_page.as_uri())
             assert "check" in page.inner_text("table >> nth=1")
-            (data_page,) = [p for p in pages if "Test newform" in p.read_text()][:1]
+            data_page = next(p for p in pages if "Test newform" in p.read_text())
             page.goto(data_page.as_uri())
             assert "5.0" in page.inner_text("table >> nth=2")
         finally:

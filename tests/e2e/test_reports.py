@@ -4,7 +4,6 @@ messages (live and replayed), as a CI server would read them."""
 from __future__ import annotations
 
 import collections
-import json
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -199,5 +198,3 @@ def test_teamcity_replay_of_a_finished_run(make_area):
     assert set(failed) == {"ezlog_fail", "exitcode(1)", "exitcode(3)", "exitcode(5)", "ctrl"}
     # one line each: the log's newline and control characters are escaped
     assert "|n" in failed["ctrl"]["details"] and "|0x0001" in failed["ctrl"]["details"]
-    assert json.loads(area.mt("query", "tests", "--target", TARGET, "--runname", RUN,
-                              "--format", "json", check=0).stdout)
