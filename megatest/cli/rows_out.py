@@ -8,6 +8,7 @@ gives; the CSV has a header line of the first row's keys.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any
 
@@ -36,14 +37,24 @@ def emit(rows: Iterable[Mapping[str, Any]], fmt: str,
 
 
 def _json(rows: Iterable[Mapping[str, Any]]) -> None:
-    import json
-
     first = True
     for row in rows:
-        body = json.dumps(row, indent=2).replace("\n", "\n  ")
-        typer.echo(("[\n  " if first else ",\n  ") + body, nl=False)
+        typer.echo(("[\n  " if first else ",\n  ") + _json_row(row), nl=False)
         first = False
     typer.echo("[]" if first else "\n]")
+
+
+def _json_row(row: Mapping[str, Any]) -> str:
+    """json.dumps(row, indent=2) as an element of the list (indented 2 more). A flat row is
+    put together from its scalars: `indent` makes json use its pure-Python encoder, which
+    cost 1.4 s of the 4 s a 100,000-row listing took."""
+    if not row or any(isinstance(v, dict | list | tuple) for v in row.values()):
+        return json.dumps(row, indent=2).replace("\n", "\n  ")
+    return "{\n    " + ",\n    ".join(f"{_scalar(k)}: {_scalar(v)}" for k, v in row.items()) \
+        + "\n  }"
+
+
+_scalar = json.JSONEncoder().encode
 
 
 def _csv(rows: Iterable[Mapping[str, Any]]) -> None:

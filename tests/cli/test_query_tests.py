@@ -17,7 +17,12 @@ FIELDS = ["SYSTEM", "RELEASE"]
 
 @pytest.mark.parametrize("count", [0, 1, 3])
 def test_streamed_json_is_what_json_dumps_gives(count):
-    rows = [{"test": f"t{i}", "item": "", "comment": "a\nb" if i else ""} for i in range(count)]
+    # flat rows of every scalar kind; the third holds a list (written the general way)
+    rows = [{"test": f"t{i}", "item": "", "comment": "a\nb\u00e9\"" if i else "",
+             "start": None if i else 1796551324, "value": 5.0, "ok": bool(i)}
+            for i in range(count)]
+    if count == 3:
+        rows[2]["nested"] = [1, {"k": "v"}]
     out = io.StringIO()
     with redirect_stdout(out):
         rows_out.emit(iter(rows), "json", str)
