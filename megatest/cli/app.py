@@ -50,7 +50,7 @@ def root(
 
 # Sections, in the order `--help` lists them. A section is registered only once it has
 # real commands.
-SECTIONS = ("query", "runs", "test", "db", "server")
+SECTIONS = ("query", "runs", "util", "test", "db", "server")
 
 
 def _register(only: str | None = None, command: str | None = None) -> None:

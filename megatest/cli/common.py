@@ -34,7 +34,7 @@ class Format:
 
 FormatOption = Annotated[
     str,
-    typer.Option("--format", "-f", help="Output format: json, ini or text."),
+    typer.Option("--format", "-f", help="Output format: json, ini, text or csv."),
 ]
 
 

@@ -42,13 +42,17 @@ ACTIONS: dict[str, Action] = {
     "-kill-runs": Action(("runs", "kill")),
     "-rollup": Action(("runs", "rollup")),
     "-list-runs": Action(("query", "runs"), value_option="--runname", adds=("--tests",)),
-    "-test-files": Action(("query", "test-files"), value_option="--files"),
-    "-test-paths": Action(("query", "test-paths")),
+    "-test-files": Action(("query", "files"), value_option="--files"),
+    "-test-paths": Action(("query", "paths")),
+    "-list-disks": Action(("query", "disks")),
     "-show-config": Action(("query", "config")),
     "-show-runconfig": Action(("query", "runconfig")),
     "-show-keys": Action(("query", "keys")),
     "-list-targets": Action(("query", "targets")),
-    "-list-db-targets": Action(("query", "db-targets")),
+    "-list-db-targets": Action(("query", "targets"), adds=("--db",)),
+    "-generate-html": Action(("util", "html")),
+    # the original writes its diff as html (-diff-html FILE) or mails it (not supported)
+    "-diff-rep": Action(("util", "diff"), adds=("--format", "html")),
     "-test-status": Action(("test", "status")),
     "-step": Action(("test", "step"), value_option="--name"),
     "-runstep": Action(("test", "runstep"), value_option="--name"),
@@ -98,6 +102,9 @@ VALUE_OPTIONS: dict[str, str] = {
     "-transport": "--transport",
     "-logpro": "--logpro",
     "-o": "--output",
+    "-src-target": "--src-target",
+    "-src-runname": "--src-runname",
+    "-diff-html": "--output",
 }
 
 # Options without a value.

@@ -24,12 +24,22 @@ app = typer.Typer(no_args_is_help=True)
 
 def _register_run_queries() -> None:
     # the queries of run results live in megatest/cli/query_runs.py
-    from megatest.cli.query_runs import query_runs, query_tests, test_files_cmd, test_paths_cmd
+    from megatest.cli.query_runs import (
+        query_data,
+        query_runs,
+        query_tests,
+        test_files_cmd,
+        test_paths_cmd,
+    )
 
     app.command("runs")(query_runs)
     app.command("tests")(query_tests)
-    app.command("test-paths")(test_paths_cmd)
-    app.command("test-files")(test_files_cmd)
+    app.command("paths")(test_paths_cmd)
+    app.command("files")(test_files_cmd)
+    app.command("data")(query_data)
+    # the names these had first: scripts may use them
+    app.command("test-paths", hidden=True)(test_paths_cmd)
+    app.command("test-files", hidden=True)(test_files_cmd)
 
 
 _register_run_queries()
@@ -107,11 +117,15 @@ def keys_cmd(
     area: AreaOption = None,
 ) -> None:
     """List the target fields (the fields section of megatest.config), in order."""
+    from megatest.cli import rows_out
     from megatest.config.megatest_config import read_megatest_config
 
-    check_format(fmt, ("text", "json"))
+    rows_out.check(fmt)
     config = read_megatest_config(resolve_area(ctx, area))
-    typer.echo(to_json(config.fields) if fmt == "json" else "\n".join(config.fields))
+    if fmt == "json":
+        typer.echo(to_json(config.fields))
+    else:
+        rows_out.emit(({"key": name} for name in config.fields), fmt, lambda row: row["key"])
     _finish(2 if print_diagnostics(config.diagnostics) else 0)
 
 
@@ -122,19 +136,68 @@ def targets_cmd(
         str | None,
         typer.Option("--target", "-t", help="Comma list of patterns, % is a wildcard."),
     ] = None,
+    db: Annotated[
+        bool, typer.Option("--db", help="The targets the area's runs used (from its database).")
+    ] = False,
     fmt: FormatOption = "text",
     area: AreaOption = None,
 ) -> None:
-    """List the section names of runconfigs.config (the known targets), sorted."""
-    from megatest.config.runconfigs import list_targets
+    """List the section names of runconfigs.config (the known targets), sorted; with --db,
+    the targets of the recorded runs, in the order first run."""
+    from megatest.cli import rows_out
 
-    check_format(fmt, ("text", "json"))
-    names, diagnostics = list_targets(resolve_area(ctx, area), target)
+    rows_out.check(fmt)
+    top = resolve_area(ctx, area)
+    diagnostics: list = []
+    if db:
+        names = _db_targets(top, target)
+    else:
+        from megatest.config.runconfigs import list_targets
+
+        names, diagnostics = list_targets(top, target)
     if fmt == "json":
         typer.echo(to_json(names))
-    elif names:
-        typer.echo("\n".join(names))
+    else:
+        rows_out.emit(({"target": name} for name in names), fmt, lambda row: row["target"])
     _finish(2 if print_diagnostics(diagnostics) else 0)
+
+
+def _db_targets(top: Path, patterns: str | None) -> list[str]:
+    from megatest.engine.manage import has_database
+    from megatest.store import open_store
+
+    if not has_database(top):
+        return []
+    seen: dict[str, None] = {}
+    with open_store(top, create=False) as store:
+        for patt in (patterns or "%").split(","):
+            for run in store.find_runs(patt or "%"):
+                seen.setdefault(run.target)
+    return list(seen)
+
+
+@app.command("disks")
+def disks_cmd(ctx: typer.Context, fmt: FormatOption = "text", area: AreaOption = None) -> None:
+    """List the disks of megatest.config's [disks] section, where runs are made: name => path
+    (json and csv add the free space, in KB)."""
+    import shutil
+
+    from megatest.cli import rows_out
+    from megatest.config.megatest_config import read_megatest_config
+
+    rows_out.check(fmt)
+    config = read_megatest_config(resolve_area(ctx, area))
+
+    def free_kb(path: str) -> int | None:
+        try:
+            return shutil.disk_usage(path).free // 1024
+        except OSError:
+            return None
+
+    rows_out.emit(({"name": name, "path": path, "free_kb": free_kb(path)}
+                   for name, path in config.disks.items()), fmt,
+                  lambda row: f"{row['name']} => {row['path']}")
+    _finish(2 if print_diagnostics(config.diagnostics) else 0)
 
 
 @app.command("area-tests")
@@ -160,14 +223,17 @@ def area_tests_cmd(
 
     Nothing is run, except the `system` commands some testconfigs use to compute items.
     """
+    from megatest.cli import rows_out
     from megatest.config.area import open_area
 
-    check_format(fmt, ("text", "json"))
+    rows_out.check(fmt)
     chosen = target if target is not None else os.environ.get("MT_TARGET") or None
     loaded = open_area(resolve_area(ctx, area), target=chosen)
     plan, diagnostics = _plan(loaded, testpatt, tagexpr, modepatt)
     if fmt == "json":
         typer.echo(to_json(plan))
+    elif fmt == "csv":
+        rows_out.emit(_plan_rows(plan), "csv", str)
     else:
         typer.echo(_plan_text(plan))
     _finish(2 if print_diagnostics(diagnostics) else 0)
@@ -228,6 +294,15 @@ def _plan(loaded: Any, testpatt: str | None, tagexpr: str | None, modepatt: str 
     for cfg in configs.values():  # collected last: running [system] items may add some
         diagnostics.extend(cfg.diagnostics)
     return plan, diagnostics
+
+
+def _plan_rows(plan: dict[str, Any]):
+    """A row per selected test, and per item of an itemized one."""
+    for test in plan["tests"]:
+        for item in test["items"] or [""]:
+            yield {"test": test["name"], "item": item, "selected": test["selected"],
+                   "waiton": " ".join(test["waiton"]), "priority": test["priority"],
+                   "tags": " ".join(test["tags"])}
 
 
 def _plan_text(plan: dict[str, Any]) -> str:

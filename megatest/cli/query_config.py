@@ -16,7 +16,7 @@ from typing import Any
 
 from megatest.errors import UsageError
 
-FORMATS = ("json", "ini", "text")
+FORMATS = ("json", "ini", "text", "csv")
 DEFAULT_FORMAT = "ini"
 
 ConfigData = Mapping[str, Mapping[str, str]]
@@ -56,8 +56,22 @@ def to_text(data: ConfigData) -> str:
     )
 
 
+def to_csv(data: ConfigData) -> str:
+    """A `section,key,value` header, then a row per value (multi-line values quoted)."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(("section", "key", "value"))
+    writer.writerows((section, key, value) for section, keys in data.items()
+                     for key, value in keys.items())
+    return out.getvalue().rstrip("\n")
+
+
 def render(data: ConfigData, fmt: str) -> str:
-    return {"json": to_json, "ini": to_ini, "text": to_text}[check_format(fmt)](data)
+    return {"json": to_json, "ini": to_ini, "text": to_text,
+            "csv": to_csv}[check_format(fmt)](data)
 
 
 def print_diagnostics(diagnostics: Iterable[Any]) -> bool:

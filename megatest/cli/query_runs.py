@@ -1,4 +1,4 @@
-"""`megatest query runs|tests|test-paths|test-files`: what the area's runs hold.
+"""`megatest query runs|tests|paths|files|data`: what the area's runs hold.
 
 Registered on the `query` section by megatest/cli/query.py. `query runs --tests` prints the
 original's `-list-runs` layout, which rule files parse (`Test: NAME State: S Status: S
@@ -13,10 +13,11 @@ from typing import Annotated, Any
 
 import typer
 
-from megatest.cli.common import AreaOption, check_format, resolve_area
+from megatest.cli import rows_out
+from megatest.cli.common import AreaOption, resolve_area
+from megatest.cli.rows_out import RowsFormat as FormatChoice
 from megatest.cli.runs import StateOption, StatusOption, TestpattOption, _selector
 
-FormatChoice = Annotated[str, typer.Option("--format", "-f", help="json or text.")]
 TargetPattern = Annotated[
     str | None, typer.Option("--target", help="Target pattern, % is a wildcard (default: all).")
 ]
@@ -51,10 +52,13 @@ def query_runs(
 
     from megatest.store import open_store
 
-    check_format(fmt, ("json", "text"))
+    rows_out.check(fmt)
     sel = _selector_of(ctx, area, target, runname, testpatt, itempatt, state, status)
     with open_store(sel.area, create=False) as store:
         runs = store.find_runs(target, runname)
+        if fmt == "csv":
+            _runs_csv(store, runs, sel, tests)
+            return
         if not tests:
             rows = [run.as_dict() for run in runs]
         else:
@@ -68,6 +72,24 @@ def query_runs(
         typer.echo(listing(rows, keys), nl=False)
     else:
         _run_lines(rows)
+
+
+def _runs_csv(store: Any, runs: list[Any], sel: Any, tests: bool) -> None:
+    """A run a row (its key fields as columns), or with `tests` a test a row."""
+    if tests:
+        from megatest.engine.manage import iter_matching_tests
+
+        rows_out.emit(({"target": run.target, "runname": run.runname, **t.as_dict()}
+                       for run in runs for t in iter_matching_tests(store, run, sel)),
+                      "csv", str)
+        return
+
+    def flat(run: Any) -> dict[str, Any]:
+        row = run.as_dict()
+        keys = row.pop("keys")
+        return {"target": row.pop("target"), **keys, **row}
+
+    rows_out.emit((flat(run) for run in runs), "csv", str)
 
 
 def _selector_of(ctx: typer.Context, area: Any, target: str | None, runname: str | None,
@@ -118,12 +140,10 @@ def query_tests(
     area: AreaOption = None,
 ) -> None:
     """List every test and item of matching runs: state, status, start, duration, comment, dir."""
-    import time as _time
-
     from megatest.engine.manage import iter_matching_tests, matching_runs
     from megatest.store import open_store
 
-    check_format(fmt, ("json", "text"))
+    rows_out.check(fmt)
     sel = _selector(ctx, area, target, runname, testpatt, state, status)
     # each row is written as it is read: a run of 100,000 items lists in constant memory
     with open_store(sel.area, create=False) as store:
@@ -137,28 +157,16 @@ def query_tests(
             for run in matching_runs(store, sel)
             for t in iter_matching_tests(store, run, sel)
         )
-        if fmt == "json":
-            _echo_json_list(rows)
-            return
-        for r in rows:
-            start = (_time.strftime("%Y-%m-%d %H:%M:%S", _time.localtime(r["start"]))
-                     if r["start"] else "-")
-            name = f"{r['test']}/{r['item']}" if r["item"] else r["test"]
-            typer.echo(f"{r['target']}/{r['runname']}  {name:<30} {r['state']:<12} "
-                       f"{r['status']:<10} {start}  {r['duration']:>5}s  {r['rundir']}  "
-                       f"{r['comment']}")
+        rows_out.emit(rows, fmt, _test_line)
 
 
-def _echo_json_list(rows: Iterable[dict[str, object]]) -> None:
-    """The text json.dumps(list(rows), indent=2) gives, written one row at a time."""
-    import json
+def _test_line(r: Any) -> str:
+    import time as _time
 
-    first = True
-    for row in rows:
-        body = json.dumps(row, indent=2).replace("\n", "\n  ")
-        typer.echo(("[\n  " if first else ",\n  ") + body, nl=False)
-        first = False
-    typer.echo("[]" if first else "\n]")
+    start = _time.strftime("%Y-%m-%d %H:%M:%S", _time.localtime(r["start"])) if r["start"] else "-"
+    name = f"{r['test']}/{r['item']}" if r["item"] else r["test"]
+    return (f"{r['target']}/{r['runname']}  {name:<30} {r['state']:<12} {r['status']:<10} "
+            f"{start}  {r['duration']:>5}s  {r['rundir']}  {r['comment']}")
 
 
 def _paths_selector(ctx: typer.Context, area: Any, target: str | None, runname: str | None,
@@ -177,6 +185,7 @@ def test_paths_cmd(
     itempatt: ItempattOption = None,
     state: StateOption = None,
     status: StatusOption = None,
+    fmt: FormatChoice = "text",
     area: AreaOption = None,
 ) -> None:
     """Print the run directory of each selected test, one a line: run by run, youngest first.
@@ -185,9 +194,19 @@ def test_paths_cmd(
     """
     from megatest.engine.manage import selected_run_dirs
 
+    rows_out.check(fmt)
     sel = _paths_selector(ctx, area, target, runname, testpatt, itempatt, state, status)
-    for path in selected_run_dirs(sel):
-        typer.echo(path)
+    _paths_out(selected_run_dirs(sel), fmt)
+
+
+def _paths_out(paths: Iterable[str], fmt: str) -> None:
+    """One path a line; json: a list of them; csv: a `path` column."""
+    if fmt == "json":
+        import json
+
+        typer.echo(json.dumps(list(paths), indent=2))
+        return
+    rows_out.emit(({"path": p} for p in paths), fmt, lambda row: row["path"])
 
 
 def test_files_cmd(
@@ -201,12 +220,52 @@ def test_files_cmd(
     itempatt: ItempattOption = None,
     state: StateOption = None,
     status: StatusOption = None,
+    fmt: FormatChoice = "text",
     area: AreaOption = None,
 ) -> None:
     """Print the files matching --files in the selected tests' run directories, in the order
-    of `query test-paths`."""
+    of `query paths`."""
     from megatest.engine.manage import selected_files
 
+    rows_out.check(fmt)
     sel = _paths_selector(ctx, area, target, runname, testpatt, itempatt, state, status)
-    for path in selected_files(sel, files):
-        typer.echo(path)
+    _paths_out(selected_files(sel, files), fmt)
+
+
+def query_data(
+    ctx: typer.Context,
+    target: TargetPattern = None,
+    runname: RunnamePattern = None,
+    testpatt: TestpattOption = None,
+    category: Annotated[
+        str | None, typer.Option("--category", help="Only categories matching, % is a wildcard.")
+    ] = None,
+    fmt: FormatChoice = "text",
+    area: AreaOption = None,
+) -> None:
+    """List the data the selected tests recorded (`test load-data`, `test set-values`): a row
+    per value with its expected value, tolerance, units and pass/fail."""
+    from megatest.engine.manage import iter_matching_tests, matching_runs
+    from megatest.store import open_store
+
+    rows_out.check(fmt)
+    sel = _selector_of(ctx, area, target, runname, testpatt, None, None, None)
+    with open_store(sel.area, create=False) as store:
+        rows = (
+            {"target": run.target, "runname": run.runname, "test": t.testname,
+             "item": t.item_path, "category": d.category, "variable": d.variable,
+             "value": d.value, "expected": d.expected, "tol": d.tol, "units": d.units or "",
+             "status": d.status, "type": d.type, "comment": d.comment}
+            for run in matching_runs(store, sel)
+            for t in iter_matching_tests(store, run, sel)
+            for d in store.get_test_data(run.id, t.id, category)
+        )
+        rows_out.emit(rows, fmt, _data_line)
+
+
+def _data_line(r: Any) -> str:
+    name = f"{r['test']}/{r['item']}" if r["item"] else r["test"]
+    expect = f" (expected {r['expected']} tol {r['tol']})" if r["expected"] not in (None, "") else ""
+    units = f" {r['units']}" if r["units"] else ""
+    return (f"{r['target']}/{r['runname']}  {name:<30} {r['category']}/{r['variable']} = "
+            f"{r['value']}{units}{expect}  {r['status']}")

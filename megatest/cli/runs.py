@@ -61,6 +61,13 @@ def start(
         bool, typer.Option("--force", help="Launch selected tests whatever their state.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    junit: Annotated[
+        Path | None,
+        typer.Option("--junit", help="Keep FILE a JUnit XML of the run, rewritten as tests end."),
+    ] = None,
+    teamcity: Annotated[
+        bool, typer.Option("--teamcity", help="Print TeamCity service messages as tests run.")
+    ] = False,
     wait: Annotated[
         bool, typer.Option("--wait", help="Accepted for compatibility: a local run always waits.")
     ] = True,
@@ -105,8 +112,27 @@ def start(
         quiet=quiet,
         contour=contour or "",
     )
-    outcome = start_run(request, server=server)
+    outcome = start_run(request, server=server,
+                        listeners=_report_listeners(top, target, runname, junit, teamcity))
     raise typer.Exit(outcome.exit_code)
+
+
+def _report_listeners(top: Path, target: str, runname: str, junit: Path | None,
+                      teamcity: bool) -> list:
+    """The run-event listeners that write `--junit` and `--teamcity` reports."""
+    listeners: list = []
+    if junit is not None:
+        from megatest.report.live import LiveJUnit, check_writable
+
+        check_writable(junit.absolute())
+        listeners.append(LiveJUnit(top, junit.absolute()))
+    if teamcity:
+        import sys
+
+        from megatest.report.teamcity import LiveTeamCity
+
+        listeners.append(LiveTeamCity(sys.stdout, runname, target))
+    return listeners
 
 
 def _check_rerun(rerun: str, top: Path) -> None:

@@ -36,8 +36,10 @@ __all__ = ["RunOutcome", "check_target", "run_in_store", "start_run"]
 
 
 def start_run(request: RunRequest, out: TextIO | None = None, *, kept: bool = True,
-              server: bool | None = None) -> RunOutcome:
+              server: bool | None = None,
+              listeners: Sequence[RunListener] = ()) -> RunOutcome:
     """Run (or resume) the run `request` describes; returns the outcome (exit code 0/1).
+    `listeners` hear the run's events after the progress display (report writers).
 
     `kept`: this process forks first, and its parent stays behind as the run's keeper (it
     never returns here; it exits with this process's exit code). `server`: bring the area's
@@ -58,7 +60,8 @@ def start_run(request: RunRequest, out: TextIO | None = None, *, kept: bool = Tr
     launcher_of(area)  # a launcher that cannot be had stops the run before anything is written
     _bring_up_server(area, server)
     with open_store(area.toppath, fields=area.config.fields) as store:
-        return run_in_store(area, request, store, out=out, started=started)
+        return run_in_store(area, request, store, out=out, started=started,
+                            listeners=listeners)
 
 
 def run_in_store(

@@ -51,7 +51,15 @@ def test_run_wait_is_a_flag_with_a_run_and_an_action_alone():
 
 def test_new_query_and_run_actions():
     assert translate(["-test-files", "logs/*.log", "-target", "a/%", "-runname", "w%"]) == [
-        "query", "test-files", "--files", "logs/*.log", "--target", "a/%", "--runname", "w%"]
-    assert translate(["-test-paths", "-testpatt", "t%"]) == ["query", "test-paths", "--testpatt", "t%"]
+        "query", "files", "--files", "logs/*.log", "--target", "a/%", "--runname", "w%"]
+    assert translate(["-test-paths", "-testpatt", "t%"]) == ["query", "paths", "--testpatt", "t%"]
+    assert translate(["-list-db-targets", "-dumpmode", "json"]) == [
+        "query", "targets", "--db", "--format", "json"]
+    assert translate(["-list-disks"]) == ["query", "disks"]
+    assert translate(["-generate-html", "-o", "out"]) == ["util", "html", "--output", "out"]
+    assert translate(["-diff-rep", "-src-target", "a/b", "-src-runname", "r1", "-target", "a/b",
+                      "-runname", "r2", "-diff-html", "d.html"]) == [
+        "util", "diff", "--format", "html", "--src-target", "a/b", "--src-runname", "r1",
+        "--target", "a/b", "--runname", "r2", "--output", "d.html"]
     assert translate(["-rollup", ":runname", "all", "-target", "a/b"]) == [
         "runs", "rollup", "--runname", "all", "--target", "a/b"]

@@ -9,7 +9,7 @@ from contextlib import redirect_stdout
 
 import pytest
 
-from megatest.cli.query_runs import _echo_json_list
+from megatest.cli import rows_out
 from megatest.store import open_store
 
 FIELDS = ["SYSTEM", "RELEASE"]
@@ -17,10 +17,15 @@ FIELDS = ["SYSTEM", "RELEASE"]
 
 @pytest.mark.parametrize("count", [0, 1, 3])
 def test_streamed_json_is_what_json_dumps_gives(count):
-    rows = [{"test": f"t{i}", "item": "", "comment": "a\nb" if i else ""} for i in range(count)]
+    # flat rows of every scalar kind; the third holds a list (written the general way)
+    rows = [{"test": f"t{i}", "item": "", "comment": "a\nb\u00e9\"" if i else "",
+             "start": None if i else 1796551324, "value": 5.0, "ok": bool(i)}
+            for i in range(count)]
+    if count == 3:
+        rows[2]["nested"] = [1, {"k": "v"}]
     out = io.StringIO()
     with redirect_stdout(out):
-        _echo_json_list(iter(rows))
+        rows_out.emit(iter(rows), "json", str)
     assert out.getvalue() == json.dumps(rows, indent=2) + "\n"
 
 
