@@ -42,6 +42,7 @@ class Progress(RunListener):
         self.quiet = quiet
         self.tty = self.stream.isatty() if tty is None else tty
         self.refresh = refresh
+        self.closed = False  # the reader went away
         self.rows: dict[str, tuple[str, str]] = {}
         # kept as rows change: a redraw costs the same with 100 tests or 100,000
         self._counts: Counter[str] = Counter()
@@ -83,12 +84,11 @@ class Progress(RunListener):
             self._running_since.pop(name, None)
         line = _line(name, state, status, comment)
         if not self.tty:
-            self.stream.write(line + "\n")
-            self.stream.flush()
+            self._write(line + "\n")
             return
         if _bad(state, status):
             self._clear()
-            self.stream.write(line + "\n")
+            self._write(line + "\n", flush=False)
             self._drawn = 0
         self.draw()
 
@@ -101,15 +101,25 @@ class Progress(RunListener):
         self._last_draw = now
         self._clear()
         lines = self._block(now)
-        self.stream.write("\n".join(lines) + "\n")
-        self.stream.flush()
+        self._write("\n".join(lines) + "\n")
         self._drawn = len(lines)
 
     def finish(self, summary: str) -> None:
         if self.tty and not self.quiet:
             self.draw(force=True)
-        self.stream.write(summary + "\n")
-        self.stream.flush()
+        self._write(summary + "\n")
+
+    def _write(self, text: str, flush: bool = True) -> None:
+        """Out to the stream; a reader that went away (`runs start | head`) ends the display,
+        never the run: from then on it is quiet."""
+        if self.closed:
+            return
+        try:
+            self.stream.write(text)
+            if flush:
+                self.stream.flush()
+        except BrokenPipeError:
+            self.closed = self.quiet = True
 
     def counts(self) -> Counter[str]:
         return +self._counts  # the labels no row has any more left out
@@ -132,7 +142,7 @@ class Progress(RunListener):
     def _clear(self) -> None:
         if self._drawn:
             # cursor up over the old block and erase to the end of the screen
-            self.stream.write(f"\x1b[{self._drawn}F\x1b[J")
+            self._write(f"\x1b[{self._drawn}F\x1b[J", flush=False)
             self._drawn = 0
 
 

@@ -352,3 +352,13 @@ def test_sigterm_to_runs_start_reaches_the_runner_which_stops_its_tests(make_are
     assert sorted(table.values()) == [("INCOMPLETE", "KILLED")] * 2 + [("NOT_STARTED", "n/a")] * 4
     for run_dir in (area.root / "runs").glob("*/*/r/t*"):
         assert _processes_in(str(run_dir)) == []  # nothing left running
+
+
+def test_a_reader_that_goes_away_does_not_stop_the_run(make_area):
+    # `megatest runs start ... | head -1`: the pipe closes after the first line
+    area = make_area("resume")
+    proc = area.start("runs", "start", "--target", "ubuntu/v1", "--runname", "piped")
+    assert proc.stdout.readline()
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == 0
+    assert set(area.table("ubuntu/v1", "piped").values()) == {("COMPLETED", "PASS")}

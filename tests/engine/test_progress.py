@@ -38,3 +38,27 @@ def test_tty_redraws_a_block_and_keeps_failures_above_it():
     assert "running a" in text
     assert "\x1b[" in text  # the block was erased and redrawn
     assert "b" in text and "COMPLETED/FAIL" in text
+
+
+class _ReaderGone(io.StringIO):
+    """A stream whose reader went away after `lines` writes (`runs start | head`)."""
+
+    def __init__(self, lines: int) -> None:
+        super().__init__()
+        self.left = lines
+
+    def write(self, text: str) -> int:
+        if self.left <= 0:
+            raise BrokenPipeError(32, "Broken pipe")
+        self.left -= 1
+        return super().write(text)
+
+
+def test_a_reader_that_goes_away_ends_the_display_not_the_run():
+    out = _ReaderGone(1)
+    p = Progress("run", out, tty=False)
+    p.change("a", "RUNNING", "n/a")
+    p.change("b", "RUNNING", "n/a")  # the pipe is gone: no error, nothing more written
+    p.change("a", "COMPLETED", "FAIL")
+    p.finish("summary")
+    assert out.getvalue().count("\n") == 1 and p.closed
