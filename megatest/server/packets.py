@@ -64,9 +64,13 @@ def _num(value: float) -> str:
 
 
 def _sha1(text: str) -> str:
-    import hashlib  # 8 ms: only once there is a packet to write or check
-
-    return hashlib.sha1(text.encode()).hexdigest()
+    # CPython's own sha1 (`_sha1`): `hashlib` would load OpenSSL's bindings first, 3-5 ms
+    # of every helper call that reads a packet
+    try:
+        from _sha1 import sha1
+    except ImportError:  # an interpreter without it
+        from hashlib import sha1
+    return sha1(text.encode()).hexdigest()
 
 
 def this_machine() -> str:
