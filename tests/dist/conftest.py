@@ -41,7 +41,8 @@ def fake_tools(tmp_path: Path) -> dict[str, str]:
     bindir = tmp_path / "fake-tools"
     bindir.mkdir()
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    for var, name in (("CC", "cc"), ("PATCHELF", "patchelf"), ("STRIP", "strip"), ("DPKG_DEB", "dpkg-deb"),
+    for var, name in (("CC", "cc"), ("PATCHELF", "patchelf"), ("STRIP", "strip"), ("OBJDUMP", "objdump"),
+                      ("DPKG_DEB", "dpkg-deb"),
                       ("RPMBUILD", "rpmbuild"), ("CCACHE", "ccache")):
         tool = bindir / name
         tool.write_text("#!/bin/sh\nexit 0\n")
