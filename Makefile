@@ -121,7 +121,8 @@ package: build
 	$(MAKE) --no-print-directory install DESTDIR=$(abspath $(BUILD_DIR)/pkgroot)
 	$(DIST_PY) package --profile distro/$(DISTRO).mk --root $(BUILD_DIR)/pkgroot \
 		--binary $(BINARY) --out $(BUILD_DIR) \
-		--prefix "$(PREFIX)" --sysconfdir "$(SYSCONFDIR)" --libdir "$(LIBDIR)"
+		--prefix "$(PREFIX)" --sysconfdir "$(SYSCONFDIR)" --libdir "$(LIBDIR)" \
+		--maintainer "$(PKG_MAINTAINER)" --objdump "$(OBJDUMP)"
 
 check-dist: build
 	sh scripts/dist/check_dist.sh $(BINARY)

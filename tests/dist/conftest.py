@@ -14,6 +14,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST_SCRIPTS = ROOT / "scripts" / "dist"
+# distpkg imports its sibling modules (elfdeps, pkgdocs) as a script run from that folder does
+if str(DIST_SCRIPTS) not in sys.path:
+    sys.path.insert(0, str(DIST_SCRIPTS))
 
 
 def load_script(name: str) -> ModuleType:
@@ -28,6 +31,16 @@ def load_script(name: str) -> ModuleType:
 @pytest.fixture(scope="session")
 def distpkg() -> ModuleType:
     return load_script("distpkg")
+
+
+@pytest.fixture(scope="session")
+def elfdeps() -> ModuleType:
+    return load_script("elfdeps")
+
+
+@pytest.fixture(scope="session")
+def pkgdocs() -> ModuleType:
+    return load_script("pkgdocs")
 
 
 @pytest.fixture(scope="session")
