@@ -124,8 +124,14 @@ package: build
 		--prefix "$(PREFIX)" --sysconfdir "$(SYSCONFDIR)" --libdir "$(LIBDIR)" \
 		--maintainer "$(PKG_MAINTAINER)" --objdump "$(OBJDUMP)"
 
+# The built binary, then the same checks on a copy installed under a fresh prefix in /tmp
+# (what a package installs: the layout, the relative link, the program found from itself).
 check-dist: build
 	sh scripts/dist/check_dist.sh $(BINARY)
+	@prefix=$$(mktemp -d "$${TMPDIR:-/tmp}/megatest-check-dist-prefix.XXXXXX") && \
+	$(MAKE) --no-print-directory install PREFIX="$$prefix" >/dev/null && \
+	echo "installed under $$prefix" && \
+	sh scripts/dist/check_dist.sh "$$prefix/bin/megatest"; status=$$?; rm -rf "$$prefix"; exit $$status
 
 # Two full builds (cold caches, then warm); the figures are printed by the `build` it ends with.
 dist-bench: $(BUILD_STAMP)
