@@ -14,6 +14,7 @@ Only the standard library is used: this runs on build hosts before anything else
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import re
 import shutil
@@ -332,6 +333,16 @@ def stage_deb_documents(profile: Profile, staged: Path, build: Build, prefix: st
     (overrides / PACKAGE_NAME).write_text(pkgdocs.lintian_overrides(program_dir))
 
 
+def deb_md5sums(staged: Path) -> str:
+    """DEBIAN/md5sums: what `dpkg --verify` and debsums check an installed file against."""
+    lines = []
+    for path in sorted(staged.rglob("*")):
+        rel = path.relative_to(staged).as_posix()
+        if path.is_file() and not path.is_symlink() and not rel.startswith("DEBIAN/"):
+            lines.append(f"{hashlib.md5(path.read_bytes()).hexdigest()}  {rel}\n")
+    return "".join(lines)
+
+
 def build_deb(profile: Profile, staged: Path, build: Build, out_dir: Path) -> Path:
     control_dir = staged / "DEBIAN"
     control_dir.mkdir(exist_ok=True)
@@ -339,6 +350,7 @@ def build_deb(profile: Profile, staged: Path, build: Build, out_dir: Path) -> Pa
     (control_dir / "control").write_text(
         deb_control(profile, build.version, depends, tree_size_kib(staged), build.maintainer)
     )
+    (control_dir / "md5sums").write_text(deb_md5sums(staged))
     conffiles = deb_conffiles(staged)
     if conffiles:
         (control_dir / "conffiles").write_text("".join(f"{name}\n" for name in conffiles))

@@ -181,3 +181,13 @@ def test_deb_documents_are_where_lintian_looks(distpkg, pkgdocs, tmp_path):
         "0.1.0", "Ubuntu", "Ann Lee <ann@example.org>", 1796558400)
     overrides = (tmp_path / "usr/share/lintian/overrides/megatest").read_text()
     assert "embedded-library bzip2 [usr/lib/megatest/libbz2.so.1.0]" in overrides
+
+
+def test_deb_md5sums_list_every_file_but_the_control_files(distpkg, tmp_path):
+    (tmp_path / "usr/bin").mkdir(parents=True)
+    (tmp_path / "usr/lib").mkdir()
+    (tmp_path / "usr/lib/prog").write_text("hello\n")
+    (tmp_path / "usr/bin/prog").symlink_to("../lib/prog")
+    (tmp_path / "DEBIAN").mkdir()
+    (tmp_path / "DEBIAN/control").write_text("Package: x\n")
+    assert distpkg.deb_md5sums(tmp_path) == "b1946ac92492d2347c6235b4d2611184  usr/lib/prog\n"
