@@ -6,6 +6,15 @@
 #   make install DESTDIR=... PREFIX=...   make package   make check-dist   make dist-bench
 -include config.mk
 
+# The distribution goals need config.mk: stop before anything is installed or built when
+# ./configure has not run (`make` alone is `all`).
+DIST_GOALS := all build install package check-dist dist-bench
+ifeq ($(DISTRO),)
+ifneq ($(filter $(DIST_GOALS),$(or $(MAKECMDGOALS),all)),)
+$(error no config.mk: run ./configure first (see ./configure --help))
+endif
+endif
+
 PYTHON ?= python3
 VENV   ?= .venv
 VPY    := $(VENV)/bin/python
@@ -17,10 +26,11 @@ DEMO_AREA ?= examples/demo
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Not `pip install -e`: scripts/dev_venv.py says why.
+$(STAMP): pyproject.toml scripts/dev_venv.py
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --upgrade pip
-	$(VPY) -m pip install --quiet --config-settings editable_mode=compat -e '.[dev]'
+	$(VPY) scripts/dev_venv.py dev
 	$(VPY) -m compileall -q megatest >/dev/null
 	touch $(STAMP)
 
@@ -57,15 +67,12 @@ MANPAGE     := $(BUILD_DIR)/share/megatest.1.gz
 COMPLETIONS := $(BUILD_DIR)/share/megatest.bash $(BUILD_DIR)/share/_megatest
 DIST_PY     := $(VPY) scripts/dist/distpkg.py
 
-.PHONY: all build configured install package check-dist dist-bench dist-clean FORCE
+.PHONY: all build install package check-dist dist-bench dist-clean FORCE
 
 all: build
 
 build: $(BINARY) $(MANPAGE) $(COMPLETIONS)
 	@$(VPY) scripts/dist/figures.py --binary $(BINARY) --python $(VPY) --out $(BUILD_DIR)/figures.txt
-
-configured:
-	@test -n "$(DISTRO)" || { echo "make: no config.mk: run ./configure first (see ./configure --help)" >&2; exit 1; }
 
 # Only the `build` extra's requirements: megatest itself stays installed as $(STAMP) did it.
 $(BUILD_STAMP): $(STAMP) pyproject.toml
@@ -82,7 +89,7 @@ $(FLAGS_STAMP): FORCE
 
 FORCE:
 
-$(BINARY): $(BUILD_STAMP) $(DIST_SOURCES) $(FLAGS_STAMP) | configured
+$(BINARY): $(BUILD_STAMP) $(DIST_SOURCES) $(FLAGS_STAMP)
 	CC=$(CC) STRIP=$(STRIP) sh scripts/dist/build_binary.sh $(VPY) $(NUITKA_OUT) $(NUITKA_DISTRO_FLAGS)
 	ln -sfn nuitka/megatest.dist/megatest.bin $@
 	touch -h $@
@@ -114,13 +121,20 @@ package: build
 	$(MAKE) --no-print-directory install DESTDIR=$(abspath $(BUILD_DIR)/pkgroot)
 	$(DIST_PY) package --profile distro/$(DISTRO).mk --root $(BUILD_DIR)/pkgroot \
 		--binary $(BINARY) --out $(BUILD_DIR) \
-		--prefix "$(PREFIX)" --sysconfdir "$(SYSCONFDIR)" --libdir "$(LIBDIR)"
+		--prefix "$(PREFIX)" --sysconfdir "$(SYSCONFDIR)" --libdir "$(LIBDIR)" \
+		--maintainer "$(PKG_MAINTAINER)" --objdump "$(OBJDUMP)"
 
+# The built binary, then the same checks on a copy installed under a fresh prefix in /tmp
+# (what a package installs: the layout, the relative link, the program found from itself).
 check-dist: build
 	sh scripts/dist/check_dist.sh $(BINARY)
+	@prefix=$$(mktemp -d "$${TMPDIR:-/tmp}/megatest-check-dist-prefix.XXXXXX") && \
+	$(MAKE) --no-print-directory install PREFIX="$$prefix" >/dev/null && \
+	echo "installed under $$prefix" && \
+	sh scripts/dist/check_dist.sh "$$prefix/bin/megatest"; status=$$?; rm -rf "$$prefix"; exit $$status
 
 # Two full builds (cold caches, then warm); the figures are printed by the `build` it ends with.
-dist-bench: $(BUILD_STAMP) | configured
+dist-bench: $(BUILD_STAMP)
 	CC=$(CC) STRIP=$(STRIP) sh scripts/dist/dist_bench.sh $(VPY) $(BUILD_DIR)
 	@$(MAKE) --no-print-directory build
 

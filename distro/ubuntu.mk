@@ -4,14 +4,18 @@ DISTRO_TITLE := Ubuntu
 PKG_FORMAT := deb
 PKG_PREFIX := /usr
 PKG_ARCH := amd64
-# Runtime packages for the package metadata: hard requirements, then the optional ones
-# (deb Recommends). The binary carries its own Python and SQLite library, so sqlite3 is only
-# the command-line tool people use to inspect .db files; the Slurm client serves the slurm launcher.
-PKG_REQUIRES := sqlite3
+# Dependencies. The libraries come from what the binary links (objdump -p NEEDED) minus what
+# its folder carries: glibc's become libc6 at the version the binary needs, the others are
+# named here (soname=package; `make package` stops on a library not listed). PKG_REQUIRES adds
+# hard requirements by hand (none: the binary carries its own Python and SQLite). The Slurm
+# client serves the slurm launcher; sqlite3 is the tool people inspect .db files with.
+PKG_LIBRARIES := libz.so.1=zlib1g libgcc_s.so.1=libgcc-s1
+PKG_REQUIRES :=
 PKG_RECOMMENDS := slurm-client
-# Oldest C library on the farm nodes. `make package` warns (STRICT_GLIBC=1: fails) when the
-# binary needs a newer one, and the package always requires the glibc the binary needs.
-PKG_GLIBC_MIN := 2.35
+PKG_SUGGESTS := sqlite3
+# Oldest C library on the farm nodes, `host` for the build host's. `make package` refuses a
+# binary that needs a newer one.
+PKG_GLIBC_MIN := host
 PKG_BASH_COMPLETION_DIR = $(PREFIX)/share/bash-completion/completions
 PKG_ZSH_COMPLETION_DIR = $(PREFIX)/share/zsh/vendor-completions
 # Build flags, added to the Nuitka command line.

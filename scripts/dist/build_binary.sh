@@ -15,6 +15,11 @@
 # for no visible gain in a CLI that spends its time in SQLite and child processes. Docstrings
 # are dropped except megatest's, which are its --help (nuitka_strip_docs.py). Modules with a
 # fallback or no use here are left out (list below).
+#
+# --no-deployment-flag=self-execution: without it the program exits 2 when any argument is
+# `-m` or `-c` (Nuitka's guard against a program that runs `sys.executable -m ...` starting
+# itself over and over), and `-m` is the comment option of the test helpers
+# (`$MT_MEGATEST -test-status :state COMPLETED :status PASS -m "all good"`).
 set -eu
 
 python=$1
@@ -43,6 +48,7 @@ set --  --mode=standalone \
     --report="$outdir/nuitka-report.xml" --report-diffable \
     --user-plugin="$here/nuitka_strip_docs.py" \
     --include-module=_json --include-module=_bisect --no-prefer-source-code \
+    --no-deployment-flag=self-execution \
     "$@"
 for pkg in $bytecode_packages; do
     set -- "$@" "--noinclude-custom-mode=$pkg:bytecode"

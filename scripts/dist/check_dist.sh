@@ -249,12 +249,52 @@ section_server() {
 }
 
 section_helpers() {
-    # a step calls the helper through $MT_MEGATEST, as tests do: it must name the binary
-    mkdir -p "$area/tests/selfcall"
-    printf '[ezsteps]\nself $MT_MEGATEST --version\n' >"$area/tests/selfcall/testconfig"
-    expect "a step runs \$MT_MEGATEST" "" --area "$area" runs start --target "$target" \
-        --runname dist2 --testpatt selfcall
-    rm -rf "$area/tests/selfcall"
+    # A test whose steps call every helper form through $MT_MEGATEST, as tests do: it must
+    # name this binary (not the data folder beside it), and each call must reach the run's
+    # records, read back below with `query runs --tests`.
+    mkdir -p "$area/tests/helpers"
+    cat >"$area/tests/helpers/testconfig" <<'TESTCONFIG'
+[ezsteps]
+self $MT_MEGATEST --version
+step_start $MT_MEGATEST -step build :state start :status n/a
+step_end $MT_MEGATEST -step build :state end :status 0
+values $MT_MEGATEST -set-values :category perf :variable t :value 1.2 :expected 1 :tol 0.5 :units s
+loaddata printf 'perf,u,2.0,2,0.1,s\n' | $MT_MEGATEST -load-test-data
+runstep $MT_MEGATEST -runstep hello 'echo hello from runstep'
+summarize $MT_MEGATEST -summarize-items
+toplog $MT_MEGATEST -set-toplog top.html
+setlog $MT_MEGATEST -setlog helpers.html
+sectioned $MT_MEGATEST test step --name sectioned --state end --status 0
+status $MT_MEGATEST -test-status :state COMPLETED :status PASS -m "every helper called"
+TESTCONFIG
+    expect "a test calls every helper through \$MT_MEGATEST" "" --area "$area" runs start \
+        --target "$target" --runname helpers --testpatt helpers
+    if need_command query runs; then
+        mt --area "$area" query runs --target "$target" --runname helpers --tests --format json
+        cp "$out" "$work/helpers.json"
+        helper_recorded "-step writes the step row" '"stepname": "build"'
+        helper_recorded "-runstep runs the command as a step" '"stepname": "hello"'
+        helper_recorded "test step (sectioned form) writes the step row" '"stepname": "sectioned"'
+        helper_recorded "-set-values and -load-test-data record data" '"pass_count": 2,'
+        helper_recorded "-setlog sets the test's log" '"final_logf": "helpers.html"'
+        helper_recorded "-test-status -m sets the comment" '"comment": "every helper called"'
+        rundir=$(sed -n 's/^ *"rundir": "\(.*\)",$/\1/p' "$work/helpers.json" | head -n 1)
+        helper_wrote "-runstep writes the command's log" "$rundir/hello.log" "hello from runstep"
+        helper_wrote "-summarize-items writes the summary page" "$rundir/test-summary.html" "<"
+    fi
+    rm -rf "$area/tests/helpers"
+}
+
+helper_recorded() {
+    # helper_recorded WHAT LINE: the run's records (helpers.json) hold LINE (grep -F).
+    if grep -Fq -- "$2" "$work/helpers.json"; then ok "$1"; else
+        cp "$work/helpers.json" "$out"; echo "no $2 in the run's records" >"$err"; bad "$1"; fi
+}
+
+helper_wrote() {
+    # helper_wrote WHAT FILE TEXT: FILE exists and holds TEXT.
+    if grep -Fq -- "$3" "$2" 2>/dev/null; then ok "$1"; else
+        : >"$out"; echo "$2 is missing or lacks '$3'" >"$err"; bad "$1"; fi
 }
 
 section_help_only() {

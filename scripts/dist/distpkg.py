@@ -5,12 +5,16 @@
 
 A profile (distro/<name>.mk) is a small make fragment of `NAME := value` lines; `read_profile`
 reads it the way make would for these simple assignments, so the Makefile and this script agree.
+The package's dependencies are what the program folder links and does not carry (elfdeps.py),
+its documents are in pkgdocs.py. `package` refuses a binary that needs a newer glibc than the
+profile's oldest target has.
 Only the standard library is used: this runs on build hosts before anything else is installed.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import re
 import shutil
@@ -20,17 +24,20 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import elfdeps
+import pkgdocs
+
 PACKAGE_NAME = "megatest"
 # The executable inside the program folder; `megatest/` beside it holds the package's data.
 EXECUTABLE = "megatest.bin"
-SUMMARY = "Regression-test orchestration harness for Megatest areas"
+# (rpmlint: the summary does not repeat the package name)
+SUMMARY = "Regression-test orchestration harness, compatible with existing test areas"
 DESCRIPTION = (
     "megatest runs, tracks and reports regression tests described by Megatest areas.\n"
     "This package is a standalone build: it carries its own Python interpreter and\n"
     "libraries, so nodes need no Python packages installed."
 )
-LICENSE = "GPL-3.0-or-later"
-DEFAULT_MAINTAINER = "Megatest packagers <root@localhost>"
+DEFAULT_MAINTAINER = "Megatest packagers <megatest@localhost.localdomain>"
 
 COMMON_FIELDS = (
     "DISTRO_TITLE",
@@ -39,16 +46,17 @@ COMMON_FIELDS = (
     "PKG_ARCH",
     "PKG_REQUIRES",
     "PKG_RECOMMENDS",
+    "PKG_SUGGESTS",
     "PKG_GLIBC_MIN",
     "PKG_BASH_COMPLETION_DIR",
     "PKG_ZSH_COMPLETION_DIR",
     "NUITKA_DISTRO_FLAGS",
 )
-RPM_FIELDS = ("RPM_PAYLOAD", "RPM_FILE_DIGEST")
+DEB_FIELDS = ("PKG_LIBRARIES",)
+RPM_FIELDS = ("RPM_PAYLOAD", "RPM_FILE_DIGEST", "RPM_GROUP", "RPM_LICENSE")
 
 _ASSIGNMENT = re.compile(r"^([A-Z][A-Z0-9_]*)\s*:?=\s*(.*?)\s*$")
 _REFERENCE = re.compile(r"\$\(([A-Z][A-Z0-9_]*)\)")
-_GLIBC_VERSION = re.compile(rb"GLIBC_(\d+)\.(\d+)(?:\.(\d+))?\x00")
 
 
 class ProfileError(Exception):
@@ -73,8 +81,25 @@ class Profile:
         return self.values["PKG_RECOMMENDS"].split()
 
     @property
+    def suggests(self) -> list[str]:
+        return self.values["PKG_SUGGESTS"].split()
+
+    @property
     def glibc_min(self) -> tuple[int, ...]:
-        return parse_version(self.values["PKG_GLIBC_MIN"])
+        """The oldest glibc of the profile's targets; `host`: the build host's."""
+        value = self.values["PKG_GLIBC_MIN"]
+        return host_glibc() if value == "host" else parse_version(value)
+
+    @property
+    def library_packages(self) -> dict[str, str]:
+        """deb profiles: soname -> the package that provides it (`libz.so.1=zlib1g ...`)."""
+        pairs = (item.partition("=") for item in self.values.get("PKG_LIBRARIES", "").split())
+        return {soname: package for soname, _, package in pairs}
+
+
+def host_glibc() -> tuple[int, ...]:
+    """The build host's glibc version (`glibc 2.36` -> (2, 36))."""
+    return parse_version(os.confstr("CS_GNU_LIBC_VERSION").split()[-1])
 
 
 def parse_version(text: str) -> tuple[int, ...]:
@@ -114,7 +139,7 @@ def read_profile(path: Path, context: dict[str, str] | None = None) -> Profile:
 
 
 def check_profile(profile: Profile, path: Path) -> None:
-    fields = COMMON_FIELDS + (RPM_FIELDS if profile.values.get("PKG_FORMAT") == "rpm" else ())
+    fields = COMMON_FIELDS + (RPM_FIELDS if profile.values.get("PKG_FORMAT") == "rpm" else DEB_FIELDS)
     missing = [field for field in fields if field not in profile.values]
     if missing:
         raise ProfileError(f"{path}: missing {', '.join(missing)}")
@@ -122,29 +147,42 @@ def check_profile(profile: Profile, path: Path) -> None:
         raise ProfileError(f"{path}: PKG_FORMAT must be deb or rpm, not {profile.pkg_format!r}")
     if not profile.values["PKG_PREFIX"].startswith("/"):
         raise ProfileError(f"{path}: PKG_PREFIX must be an absolute path")
-    parse_version(profile.values["PKG_GLIBC_MIN"])
+    if profile.values["PKG_GLIBC_MIN"] != "host":
+        parse_version(profile.values["PKG_GLIBC_MIN"])
+    for item in profile.values.get("PKG_LIBRARIES", "").split():
+        if not re.fullmatch(r"[^=\s]+\.so[.\d]*=[a-z0-9][a-z0-9+.-]*", item):
+            raise ProfileError(f"{path}: PKG_LIBRARIES entries read SONAME=PACKAGE, not {item!r}")
 
 
-def glibc_needed(dist_dir: Path) -> tuple[int, ...]:
-    """The newest GLIBC_x.y symbol version any ELF file of the program folder asks for."""
-    newest: tuple[int, ...] = (0,)
-    for path in sorted(dist_dir.rglob("*")):
-        if not path.is_file() or path.is_symlink():
+def deb_dependencies(profile: Profile, glibc: tuple[int, ...], libraries: list[str]) -> list[str]:
+    """Depends: the profile's own list, libc6 at the version the binary needs, and the package
+    of every other system library the binary links (from the profile's PKG_LIBRARIES)."""
+    depends = [*profile.requires, f"libc6 (>= {format_version(glibc)})"]
+    known = profile.library_packages
+    for soname in libraries:
+        if soname in elfdeps.GLIBC_SONAMES:
             continue
-        with path.open("rb") as handle:
-            if handle.read(4) != b"\x7fELF":
-                continue
-            data = handle.read()
-        for match in _GLIBC_VERSION.finditer(data):
-            version = tuple(int(part) for part in match.groups() if part is not None)
-            newest = max(newest, version)
-    return newest
+        if soname not in known:
+            raise ProfileError(
+                f"the binary links {soname}, which distro/{profile.name}.mk does not map to a "
+                f"package: add '{soname}=PACKAGE' to its PKG_LIBRARIES")
+        if known[soname] not in depends:
+            depends.append(known[soname])
+    return depends
+
+
+def rpm_requirements(profile: Profile, glibc: tuple[int, ...], libraries: list[str]) -> list[str]:
+    """Requires: the profile's own list, glibc at the version the binary needs, and every other
+    system library by its soname (`libz.so.1()(64bit)`, as rpm's own dependency scan writes
+    it), so each distro's package that provides it satisfies it whatever its name."""
+    suffix = "()(64bit)" if profile.values["PKG_ARCH"] == "x86_64" else ""
+    return [*profile.requires, f"glibc >= {format_version(glibc)}",
+            *(f"{soname}{suffix}" for soname in libraries if soname not in elfdeps.GLIBC_SONAMES)]
 
 
 def deb_control(
-    profile: Profile, version: str, glibc: tuple[int, ...], installed_kib: int, maintainer: str
+    profile: Profile, version: str, depends: list[str], installed_kib: int, maintainer: str
 ) -> str:
-    depends = [*profile.requires, f"libc6 (>= {format_version(glibc)})"]
     lines = [
         f"Package: {PACKAGE_NAME}",
         f"Version: {version}-1",
@@ -155,32 +193,49 @@ def deb_control(
     ]
     if profile.recommends:
         lines.append(f"Recommends: {', '.join(profile.recommends)}")
+    if profile.suggests:
+        lines.append(f"Suggests: {', '.join(profile.suggests)}")
     lines += [
         "Section: devel",
         "Priority: optional",
+        f"Homepage: {pkgdocs.HOMEPAGE}",
         f"Description: {SUMMARY}",
         *(f" {line}" if line else " ." for line in DESCRIPTION.splitlines()),
     ]
     return "\n".join(lines) + "\n"
 
 
-def rpm_spec(
-    profile: Profile, version: str, glibc: tuple[int, ...], staged: Path, files: list[str]
-) -> str:
+@dataclass(frozen=True)
+class Build:
+    """What one package is made of besides its files: version, who, when, what it needs."""
+
+    version: str
+    maintainer: str
+    epoch: int
+    glibc: tuple[int, ...]
+    libraries: list[str]
+
+
+def rpm_spec(profile: Profile, build: Build, staged: Path, files: list[str]) -> str:
     """A spec that repackages the already-installed tree `staged`; `files` are its top paths."""
-    requires = [*profile.requires, f"glibc >= {format_version(glibc)}"]
+    release = f"1.{profile.name}"
     lines = [
         f"Name: {PACKAGE_NAME}",
-        f"Version: {version}",
-        f"Release: 1.{profile.name}",
+        f"Version: {build.version}",
+        f"Release: {release}",
         f"Summary: {SUMMARY}",
-        f"License: {LICENSE}",
+        f"License: {profile.values['RPM_LICENSE']}",
+        f"Group: {profile.values['RPM_GROUP']}",
+        f"URL: {pkgdocs.HOMEPAGE}",
+        f"Packager: {build.maintainer}",
         # The program folder carries its own libraries: scanning them would make the package
         # "provide" libpython/libssl and require whatever they link to. Requirements are the
-        # profile's list plus the glibc the binary was linked against, nothing else.
+        # ones rpm_requirements finds, nothing else.
         "AutoReqProv: no",
-        *(f"Requires: {name}" for name in requires),
+        *(f"Requires: {name}" for name in rpm_requirements(profile, build.glibc, build.libraries)),
+        # rpm < 4.12 (RHEL 7, SLES 12) ignores weak dependencies; zypper and dnf read them.
         *(f"Recommends: {name}" for name in profile.recommends),
+        *(f"Suggests: {name}" for name in profile.suggests),
         "",
         "%description",
         DESCRIPTION,
@@ -192,6 +247,9 @@ def rpm_spec(
         "%defattr(-,root,root,-)",
         *files,
         "",
+        *pkgdocs.rpm_changelog(build.version, release, profile.values["DISTRO_TITLE"],
+                               build.maintainer, build.epoch),
+        "",
     ]
     return "\n".join(lines)
 
@@ -201,8 +259,10 @@ def program_version(binary: Path) -> str:
     return out.stdout.split()[-1]
 
 
-def rpm_file_list(staged: Path, program_dir: str) -> list[str]:
-    """Top-level entries of the staged tree as %files lines: the program folder as one entry."""
+def rpm_file_list(staged: Path, program_dir: str, license_file: str = "") -> list[str]:
+    """Top-level entries of the staged tree as %files lines: the program folder as one entry,
+    files under /etc as %config(noreplace) (an admin's edits survive an upgrade), the licence
+    as %license."""
     entries: list[str] = []
     for path in sorted(staged.rglob("*")):
         rel = "/" + path.relative_to(staged).as_posix()
@@ -211,8 +271,21 @@ def rpm_file_list(staged: Path, program_dir: str) -> list[str]:
         elif rel.startswith(program_dir + "/"):
             continue
         elif path.is_file() or path.is_symlink():
-            entries.append(rel)
+            if rel.startswith("/etc/"):
+                entries.append(f"%config(noreplace) {rel}")
+            elif rel == license_file:
+                entries.append(f"%license {rel}")
+            else:
+                entries.append(rel)
     return entries
+
+
+def deb_conffiles(staged: Path) -> list[str]:
+    """Files under /etc: dpkg keeps an admin's edits to them across upgrades."""
+    etc = staged / "etc"
+    if not etc.is_dir():
+        return []
+    return ["/" + p.relative_to(staged).as_posix() for p in sorted(etc.rglob("*")) if p.is_file()]
 
 
 def tree_size_kib(root: Path) -> int:
@@ -220,50 +293,94 @@ def tree_size_kib(root: Path) -> int:
     return (total + 1023) // 1024
 
 
-def check_glibc(profile: Profile, needed: tuple[int, ...], strict: bool) -> None:
-    if needed <= profile.glibc_min:
-        return
-    message = (
-        f"the binary needs glibc {format_version(needed)} but {profile.values['DISTRO_TITLE']} "
-        f"has {format_version(profile.glibc_min)}: build it on the oldest target distro"
-    )
-    if strict:
-        raise ProfileError(message)
-    print(f"distpkg: warning: {message}; the package requires glibc >= "
-          f"{format_version(needed)}", file=sys.stderr)
+def check_glibc(profile: Profile, need: elfdeps.GlibcNeed | None) -> tuple[int, ...]:
+    """Print the glibc the binary needs against the profile's floor; refuse one above it.
+    Returns the version the package requires."""
+    floor = profile.glibc_min
+    title = profile.values["DISTRO_TITLE"]
+    needed = need.version if need else floor
+    print(f"glibc: the binary needs {need.describe() if need else 'no versioned symbol'}; "
+          f"{title}'s floor is {format_version(floor)}")
+    if needed > floor:
+        raise ProfileError(
+            f"refusing the {profile.name} package: the binary needs glibc "
+            f"{format_version(needed)} but {title} has {format_version(floor)}, so it would "
+            f"not start there; build it on {title} itself (a host or container with Python "
+            f"3.11, gcc, patchelf): ./configure --profile {profile.name} && make package")
+    return needed
 
 
-def source_date_epoch() -> str:
+def source_date_epoch() -> int:
     """SOURCE_DATE_EPOCH, else the last commit's time: packages of one commit are identical."""
-    if os.environ.get("SOURCE_DATE_EPOCH"):
-        return os.environ["SOURCE_DATE_EPOCH"]
+    if os.environ.get("SOURCE_DATE_EPOCH", "").isdigit():
+        return int(os.environ["SOURCE_DATE_EPOCH"])
     result = subprocess.run(["git", "log", "-1", "--format=%ct"], capture_output=True, text=True)
-    return result.stdout.strip() if result.returncode == 0 and result.stdout.strip() else "0"
+    text = result.stdout.strip()
+    return int(text) if result.returncode == 0 and text.isdigit() else 0
 
 
-def build_deb(profile: Profile, staged: Path, version: str, glibc: tuple[int, ...],
-              out_dir: Path, maintainer: str) -> Path:
+def stage_deb_documents(profile: Profile, staged: Path, build: Build, prefix: str,
+                        program_dir: str) -> None:
+    """copyright, changelog.Debian.gz and the lintian overrides, where Debian policy puts them."""
+    share = staged / prefix.lstrip("/") / "share"
+    doc = share / "doc" / PACKAGE_NAME
+    doc.mkdir(parents=True, exist_ok=True)
+    (doc / "copyright").write_text(pkgdocs.deb_copyright(build.epoch))
+    (doc / "changelog.Debian.gz").write_bytes(pkgdocs.deb_changelog(
+        build.version, profile.values["DISTRO_TITLE"], build.maintainer, build.epoch))
+    overrides = share / "lintian" / "overrides"
+    overrides.mkdir(parents=True, exist_ok=True)
+    (overrides / PACKAGE_NAME).write_text(pkgdocs.lintian_overrides(program_dir))
+
+
+def deb_md5sums(staged: Path) -> str:
+    """DEBIAN/md5sums: what `dpkg --verify` and debsums check an installed file against."""
+    lines = []
+    for path in sorted(staged.rglob("*")):
+        rel = path.relative_to(staged).as_posix()
+        if path.is_file() and not path.is_symlink() and not rel.startswith("DEBIAN/"):
+            lines.append(f"{hashlib.md5(path.read_bytes()).hexdigest()}  {rel}\n")
+    return "".join(lines)
+
+
+def build_deb(profile: Profile, staged: Path, build: Build, out_dir: Path) -> Path:
     control_dir = staged / "DEBIAN"
     control_dir.mkdir(exist_ok=True)
+    depends = deb_dependencies(profile, build.glibc, build.libraries)
     (control_dir / "control").write_text(
-        deb_control(profile, version, glibc, tree_size_kib(staged), maintainer)
+        deb_control(profile, build.version, depends, tree_size_kib(staged), build.maintainer)
     )
-    target = out_dir / f"{PACKAGE_NAME}_{version}-1_{profile.values['PKG_ARCH']}.deb"
+    (control_dir / "md5sums").write_text(deb_md5sums(staged))
+    conffiles = deb_conffiles(staged)
+    if conffiles:
+        (control_dir / "conffiles").write_text("".join(f"{name}\n" for name in conffiles))
+    target = out_dir / f"{PACKAGE_NAME}_{build.version}-1_{profile.values['PKG_ARCH']}.deb"
     subprocess.run(
         ["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(staged), str(target)],
-        check=True, env={**os.environ, "SOURCE_DATE_EPOCH": source_date_epoch()},
+        check=True, env={**os.environ, "SOURCE_DATE_EPOCH": str(build.epoch)},
     )
     shutil.rmtree(control_dir)
     return target
 
 
-def build_rpm(profile: Profile, staged: Path, version: str, glibc: tuple[int, ...],
-              out_dir: Path, program_dir: str) -> Path:
+def stage_rpm_license(staged: Path, prefix: str) -> str:
+    """The licence text, where RHEL and SLES keep licences; returns its installed path."""
+    installed = f"{prefix.rstrip('/')}/share/licenses/{PACKAGE_NAME}/COPYING"
+    target = staged / installed.lstrip("/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(Path(__file__).resolve().parents[2] / "COPYING", target)
+    target.chmod(0o644)
+    return installed
+
+
+def build_rpm(profile: Profile, staged: Path, build: Build, out_dir: Path,
+              program_dir: str, license_file: str) -> Path:
     staged = staged.resolve()
     with tempfile.TemporaryDirectory(prefix="megatest-rpm-") as tmp:
         top = Path(tmp)
         spec = top / f"{PACKAGE_NAME}.spec"
-        spec.write_text(rpm_spec(profile, version, glibc, staged, rpm_file_list(staged, program_dir)))
+        spec.write_text(rpm_spec(profile, build, staged,
+                                 rpm_file_list(staged, program_dir, license_file)))
         defines = {
             "_topdir": str(top),
             "_rpmdir": str(top / "RPMS"),
@@ -278,7 +395,7 @@ def build_rpm(profile: Profile, staged: Path, version: str, glibc: tuple[int, ..
         for name, value in defines.items():
             command += ["--define", f"{name} {value}"]
         # rpm >= 4.14 clamps file times and the build time to SOURCE_DATE_EPOCH.
-        env = {**os.environ, "SOURCE_DATE_EPOCH": source_date_epoch()}
+        env = {**os.environ, "SOURCE_DATE_EPOCH": str(build.epoch)}
         command += ["--define", "use_source_date_epoch_as_buildtime 1",
                     "--define", "clamp_mtime_to_source_date_epoch 1"]
         subprocess.run([*command, str(spec)], check=True, env=env)
@@ -300,13 +417,17 @@ def install(args: argparse.Namespace) -> None:
     target = staged(program_dir)
     if target.exists():
         shutil.rmtree(target)
-    shutil.copytree(args.dist, target, symlinks=True)
+    # Byte-code caches are not shipped: written at build time, their mtimes would differ from
+    # package to package, and the program never reads them (its modules are inside it).
+    shutil.copytree(args.dist, target, symlinks=True,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
     link = staged(args.bindir) / PACKAGE_NAME
     link.parent.mkdir(parents=True, exist_ok=True)
     if link.is_symlink() or link.exists():
         link.unlink()
-    link.symlink_to(program_dir + "/" + EXECUTABLE)
+    # relative, so the tree works wherever DESTDIR puts it (and as lintian/rpmlint ask)
+    link.symlink_to(os.path.relpath(program_dir + "/" + EXECUTABLE, args.bindir))
 
     copies = [
         (args.man, staged(args.mandir) / "man1" / "megatest.1.gz"),
@@ -328,14 +449,18 @@ def package(args: argparse.Namespace) -> None:
     dist_dir = staged / program_dir.lstrip("/")
     if not dist_dir.is_dir():
         raise ProfileError(f"{dist_dir} is missing: run 'make install DESTDIR={staged}' first")
-    glibc = max(glibc_needed(dist_dir), profile.glibc_min)
-    check_glibc(profile, glibc, strict=args.strict_glibc)
-    version = program_version(Path(args.binary))
+    glibc = check_glibc(profile, elfdeps.newest_glibc(dist_dir, args.objdump))
+    build = Build(version=program_version(Path(args.binary)), maintainer=args.maintainer,
+                  epoch=source_date_epoch(), glibc=glibc,
+                  libraries=elfdeps.system_libraries(dist_dir, args.objdump))
+    print(f"system libraries: {', '.join(build.libraries) or 'none'}")
     out_dir = Path(args.out)
     if profile.pkg_format == "deb":
-        result = build_deb(profile, staged, version, glibc, out_dir, args.maintainer)
+        stage_deb_documents(profile, staged, build, args.prefix, program_dir)
+        result = build_deb(profile, staged, build, out_dir)
     else:
-        result = build_rpm(profile, staged, version, glibc, out_dir, program_dir)
+        license_file = stage_rpm_license(staged, args.prefix)
+        result = build_rpm(profile, staged, build, out_dir, program_dir, license_file)
     print(f"package: {result} ({result.stat().st_size / 1e6:.1f} MB)")
 
 
@@ -359,14 +484,13 @@ def main(argv: list[str] | None = None) -> int:
     pkg.add_argument("--prefix", required=True)
     pkg.add_argument("--sysconfdir", required=True)
     pkg.add_argument("--libdir", required=True)
-    pkg.add_argument("--maintainer", default=os.environ.get("PKG_MAINTAINER", DEFAULT_MAINTAINER))
-    pkg.add_argument("--strict-glibc", action="store_true",
-                     default=os.environ.get("STRICT_GLIBC") == "1")
+    pkg.add_argument("--maintainer", default=DEFAULT_MAINTAINER)
+    pkg.add_argument("--objdump", default="objdump")
 
     args = parser.parse_args(argv)
     try:
         install(args) if args.command == "install" else package(args)
-    except (ProfileError, subprocess.CalledProcessError, OSError) as exc:
+    except (ProfileError, elfdeps.ElfError, subprocess.CalledProcessError, OSError) as exc:
         print(f"distpkg: error: {exc}", file=sys.stderr)
         return 1
     return 0

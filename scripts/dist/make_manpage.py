@@ -2,9 +2,11 @@
 
     make_manpage.py build/megatest > megatest.1
 
-The page is generated from the binary, not the sources, so it lists exactly the sections that
-binary has. Sections are read from the "Commands:" block of `megatest --help` (Typer's plain
-layout, which the binary always uses).
+The page is generated from the binary, not the sources, so it lists exactly the commands that
+binary has: the top-level help, then one section per command group and, in it, every
+command's whole --help (its description and every option). Command lists are rebuilt from
+each command's own help: Typer cuts the descriptions in a "Commands:" block with "...".
+Typer's plain layout is read (the binary never uses rich).
 """
 
 from __future__ import annotations
@@ -12,7 +14,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+
+HelpReader = Callable[..., str]
 
 
 def help_text(binary: Path, *args: str) -> str:
@@ -23,21 +29,65 @@ def help_text(binary: Path, *args: str) -> str:
     return result.stdout
 
 
+def _commands_block(help_out: str) -> tuple[int, int] | None:
+    """Line range [start, end) of the "Commands:" block, heading included."""
+    lines = help_out.splitlines()
+    for start, line in enumerate(lines):
+        if line.strip() == "Commands:":
+            end = start + 1
+            while end < len(lines) and lines[end].startswith(" ") and lines[end].strip():
+                end += 1
+            return start, end
+    return None
+
+
 def command_names(top_help: str) -> list[str]:
     """Names listed under 'Commands:' (one per line, indented, name first)."""
-    names: list[str] = []
-    in_commands = False
-    for line in top_help.splitlines():
-        if line.strip() == "Commands:":
-            in_commands = True
-            continue
-        if in_commands:
-            if not line.startswith(" ") or not line.strip():
-                break
-            # Names are indented by two spaces; deeper lines continue a long description.
-            if len(line) - len(line.lstrip(" ")) == 2:
-                names.append(line.split()[0])
-    return names
+    block = _commands_block(top_help)
+    if block is None:
+        return []
+    lines = top_help.splitlines()[block[0] + 1:block[1]]
+    # Names are indented by two spaces; deeper lines continue a long description.
+    return [line.split()[0] for line in lines if len(line) - len(line.lstrip(" ")) == 2]
+
+
+def without_commands(help_out: str) -> str:
+    """The help without its "Commands:" block (the page lists the commands in full)."""
+    block = _commands_block(help_out)
+    if block is None:
+        return help_out.rstrip()
+    lines = help_out.splitlines()
+    return "\n".join(lines[:block[0]] + lines[block[1]:]).rstrip()
+
+
+def summary(help_out: str) -> str:
+    """The first paragraph of a command's description, on one line."""
+    lines = help_out.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("Usage:")), -1) + 1
+    while start < len(lines) and not lines[start].strip():
+        start += 1
+    words: list[str] = []
+    for line in lines[start:]:
+        if not line.strip():
+            break
+        words += line.split()
+    return " ".join(words)
+
+
+@dataclass
+class Command:
+    """One command of the program, its help, and the commands under it."""
+
+    path: tuple[str, ...]
+    help: str
+    children: list[Command] = field(default_factory=list)
+
+
+def walk(read: HelpReader, path: tuple[str, ...] = ()) -> Command:
+    """The command tree from `read(*path)` (a command's --help), depth first."""
+    node = Command(path, read(*path))
+    node.children = [walk(read, (*path, name)) for name in command_names(node.help)]
+    return node
 
 
 def escape(line: str) -> str:
@@ -52,8 +102,28 @@ def verbatim(text: str) -> list[str]:
     return [".nf", *(escape(line) for line in text.rstrip().splitlines()), ".fi"]
 
 
-def manpage(binary: Path, version: str) -> str:
-    top = help_text(binary)
+def command_list(node: Command) -> list[str]:
+    """A .TP entry per child command: its name and its whole first paragraph."""
+    out: list[str] = []
+    for child in node.children:
+        out += [".TP", f"\\fB{escape(' '.join(child.path))}\\fR", escape(summary(child.help))]
+    return out
+
+
+def section(node: Command) -> list[str]:
+    """A command group: its own help, the list of its commands, then each one's whole help."""
+    return [f".SH {escape(' '.join(node.path).upper())}", *verbatim(without_commands(node.help)),
+            *command_list(node), *(line for child in node.children for line in subsection(child))]
+
+
+def subsection(node: Command) -> list[str]:
+    return [f'.SS "megatest {escape(" ".join(node.path))}"',
+            *verbatim(without_commands(node.help)), *command_list(node),
+            *(line for child in node.children for line in subsection(child))]
+
+
+def manpage(read: HelpReader, version: str) -> str:
+    tree = walk(read)
     out = [
         f'.TH MEGATEST 1 "" "megatest {version}" "User Commands"',
         ".SH NAME",
@@ -62,10 +132,12 @@ def manpage(binary: Path, version: str) -> str:
         ".B megatest",
         "[\\fIOPTIONS\\fR] \\fISECTION\\fR \\fICOMMAND\\fR [\\fIARGS\\fR]...",
         ".SH DESCRIPTION",
-        *verbatim(top),
+        *verbatim(without_commands(tree.help)),
+        ".SH SECTIONS",
+        *command_list(tree),
     ]
-    for name in command_names(top):
-        out += [f".SH {escape(name.upper())}", *verbatim(help_text(binary, name))]
+    for child in tree.children:
+        out += section(child)
     out += [
         ".SH FILES",
         ".TP",
@@ -86,7 +158,7 @@ def main(argv: list[str]) -> int:
     version = subprocess.run(
         [str(binary), "--version"], capture_output=True, text=True, check=True
     ).stdout.split()[-1]
-    sys.stdout.write(manpage(binary, version))
+    sys.stdout.write(manpage(lambda *path: help_text(binary, *path), version))
     return 0
 
 

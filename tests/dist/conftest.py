@@ -14,6 +14,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST_SCRIPTS = ROOT / "scripts" / "dist"
+# distpkg imports its sibling modules (elfdeps, pkgdocs) as a script run from that folder does
+if str(DIST_SCRIPTS) not in sys.path:
+    sys.path.insert(0, str(DIST_SCRIPTS))
 
 
 def load_script(name: str) -> ModuleType:
@@ -31,6 +34,16 @@ def distpkg() -> ModuleType:
 
 
 @pytest.fixture(scope="session")
+def elfdeps() -> ModuleType:
+    return load_script("elfdeps")
+
+
+@pytest.fixture(scope="session")
+def pkgdocs() -> ModuleType:
+    return load_script("pkgdocs")
+
+
+@pytest.fixture(scope="session")
 def manpage() -> ModuleType:
     return load_script("make_manpage")
 
@@ -41,7 +54,8 @@ def fake_tools(tmp_path: Path) -> dict[str, str]:
     bindir = tmp_path / "fake-tools"
     bindir.mkdir()
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    for var, name in (("CC", "cc"), ("PATCHELF", "patchelf"), ("STRIP", "strip"), ("DPKG_DEB", "dpkg-deb"),
+    for var, name in (("CC", "cc"), ("PATCHELF", "patchelf"), ("STRIP", "strip"), ("OBJDUMP", "objdump"),
+                      ("DPKG_DEB", "dpkg-deb"),
                       ("RPMBUILD", "rpmbuild"), ("CCACHE", "ccache")):
         tool = bindir / name
         tool.write_text("#!/bin/sh\nexit 0\n")

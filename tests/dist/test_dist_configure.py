@@ -32,6 +32,55 @@ def config_mk(cwd: Path) -> dict[str, str]:
     return values
 
 
+def make_value(cwd: Path, name: str, *assignments: str) -> str:
+    """NAME as make sees it with cwd's config.mk (and the profile it includes) read."""
+    printer = cwd / "print.mk"
+    printer.write_text(f"print:\n\t@echo '$({name})'\n")
+    result = subprocess.run(
+        ["make", "-s", "-C", str(ROOT), "-f", str(cwd / "config.mk"), "-f", str(printer), "print",
+         *assignments], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+@pytest.mark.parametrize("distro", ["ubuntu", "sles11", "sles12", "rh7"])
+def test_install_with_another_prefix_writes_only_under_it(tmp_path, fake_tools, distro):
+    assert configure(tmp_path, fake_tools, f"--distro={distro}").returncode == 0
+    for name in ("BINDIR", "LIBDIR", "MANDIR", "SYSCONFDIR", "PKG_BASH_COMPLETION_DIR",
+                 "PKG_ZSH_COMPLETION_DIR"):
+        assert make_value(tmp_path, name, "PREFIX=/opt/x").startswith("/opt/x/"), name
+
+
+def test_system_prefix_puts_configuration_in_etc(tmp_path, fake_tools):
+    assert configure(tmp_path, fake_tools, "--distro=sles11").returncode == 0
+    assert make_value(tmp_path, "PKG_BASH_COMPLETION_DIR") == "/etc/bash_completion.d"
+
+
+def test_options_take_their_value_as_the_next_word(tmp_path, fake_tools):
+    result = configure(tmp_path, fake_tools, "--profile", "rh7", "--maintainer", "Ann Lee <ann@example.org>")
+    assert result.returncode == 0, result.stderr
+    values = config_mk(tmp_path)
+    assert values["DISTRO"] == "rh7"
+    assert values["PKG_MAINTAINER"] == "Ann Lee <ann@example.org>"
+
+
+@pytest.mark.parametrize("who", ["Ann", "Ann <ann>", 'Ann "x" <ann@example.org>', "$(id) <a@b>"])
+def test_a_maintainer_that_is_not_name_and_mail_is_refused(tmp_path, fake_tools, who):
+    result = configure(tmp_path, fake_tools, "--distro=ubuntu", f"--maintainer={who}")
+    assert result.returncode != 0
+    assert "--maintainer" in result.stderr
+    assert not (tmp_path / "config.mk").exists()
+
+
+def test_make_before_configure_stops_at_once(tmp_path):
+    # a copy of the Makefile alone: no config.mk beside it, and no venv to install into
+    (tmp_path / "Makefile").write_text((ROOT / "Makefile").read_text())
+    result = subprocess.run(["make"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "run ./configure first" in result.stderr
+    assert not (tmp_path / ".venv").exists()
+
+
 def test_help_lists_every_profile(tmp_path, fake_tools):
     result = configure(tmp_path, fake_tools, "--help")
     assert result.returncode == 0
@@ -54,12 +103,41 @@ def test_unknown_option_is_an_error(tmp_path, fake_tools):
 
 
 @pytest.mark.parametrize("var,distro", [("PATCHELF", "ubuntu"), ("CC", "rh7"), ("STRIP", "sles11"),
-                                        ("DPKG_DEB", "ubuntu"), ("RPMBUILD", "sles12")])
+                                        ("OBJDUMP", "rh7"), ("DPKG_DEB", "ubuntu"),
+                                        ("RPMBUILD", "sles12")])
 def test_missing_tool_is_an_error_naming_it(tmp_path, fake_tools, var, distro):
     env = {**fake_tools, var: "no-such-tool-xyz"}
     result = configure(tmp_path, env, f"--distro={distro}")
     assert result.returncode != 0
-    assert "required tool 'no-such-tool-xyz' not found" in result.stderr
+    assert "missing build tools: 'no-such-tool-xyz';" in result.stderr
+    assert not (tmp_path / "config.mk").exists()
+
+
+@pytest.mark.parametrize("installer,distro,packages", [
+    ("apt", "ubuntu", "apt-get install patchelf binutils dpkg ccache"),
+    ("apt", "rh7", "apt-get install patchelf binutils rpm ccache"),
+    ("yum", "rh7", "yum install patchelf binutils rpm-build ccache"),
+    ("zypper", "sles12", "zypper install patchelf binutils rpm-build ccache"),
+    ("zypper", "sles11", "zypper install patchelf binutils rpm ccache"),
+])
+def test_every_missing_tool_is_named_in_one_message_with_its_packages(
+        tmp_path, fake_tools, installer, distro, packages):
+    env = {**fake_tools, "PKG_INSTALLER": installer}
+    for var in ("PATCHELF", "STRIP", "OBJDUMP", "DPKG_DEB", "RPMBUILD", "CCACHE"):
+        env[var] = f"no-{var.lower()}"
+    result = configure(tmp_path, env, f"--distro={distro}")
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "'no-patchelf', 'no-strip', 'no-objdump'" in lines[0]
+    assert f"install them with: {packages} (" in lines[0]
+
+
+def test_missing_ccache_alone_is_a_note(tmp_path, fake_tools):
+    env = {**fake_tools, "CCACHE": "no-ccache", "PKG_INSTALLER": "apt"}
+    result = configure(tmp_path, env, "--distro=ubuntu")
+    assert result.returncode == 0, result.stderr
+    assert "ccache not found" in result.stdout and "apt-get install ccache" in result.stdout
 
 
 def test_package_tool_of_the_other_format_is_not_required(tmp_path, fake_tools):
@@ -89,7 +167,7 @@ def test_config_mk_for_sles12_with_prefix(tmp_path, fake_tools):
     assert values["DISTRO"] == "sles12"
     assert values["PREFIX"] == "/opt/mt"
     assert values["BINDIR"] == "$(PREFIX)/bin"  # follows `make install PREFIX=...`
-    assert values["SYSCONFDIR"] == "/opt/mt/etc"
+    assert make_value(tmp_path, "SYSCONFDIR") == "/opt/mt/etc"
     assert values["PKG_TOOL"] == fake_tools["RPMBUILD"]
     assert "include distro/sles12.mk" in (tmp_path / "config.mk").read_text()
 
@@ -99,7 +177,7 @@ def test_config_mk_defaults_come_from_the_profile(tmp_path, fake_tools):
     assert result.returncode == 0, result.stderr
     values = config_mk(tmp_path)
     assert values["PREFIX"] == "/usr"
-    assert values["SYSCONFDIR"] == "/etc"
+    assert make_value(tmp_path, "SYSCONFDIR") == "/etc"
     assert values["BINDIR"] == "/usr/local/bin"
     assert Path(values["PYTHON"]).is_absolute()
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+import pytest
+
 # the project's root, named here: another tests folder's conftest may be the one
 # `import conftest` finds, depending on what was collected first
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,67 +28,95 @@ def control_fields(text: str) -> dict[str, str]:
     return fields
 
 
+def build(distpkg, glibc=(2, 17), libraries=("libc.so.6", "libm.so.6", "libz.so.1")):
+    return distpkg.Build(version="0.1.0", maintainer="Ann Lee <ann@example.org>",
+                         epoch=1796558400, glibc=glibc, libraries=list(libraries))
+
+
 def test_deb_control_for_ubuntu(distpkg):
-    text = distpkg.deb_control(profile(distpkg, "ubuntu"), "0.1.0", (2, 36), 40000, "A <a@b>")
+    ubuntu = profile(distpkg, "ubuntu")
+    depends = distpkg.deb_dependencies(ubuntu, (2, 35), ["libc.so.6", "libm.so.6", "libz.so.1"])
+    text = distpkg.deb_control(ubuntu, "0.1.0", depends, 40000, "A <a@b.org>")
     fields = control_fields(text)
     assert fields["Package"] == "megatest"
     assert fields["Version"] == "0.1.0-1"
     assert fields["Architecture"] == "amd64"
-    assert fields["Depends"] == "sqlite3, libc6 (>= 2.36)"
+    # SQLite is in the binary: the sqlite3 tool is only a suggestion; zlib is linked, not bundled
+    assert fields["Depends"] == "libc6 (>= 2.35), zlib1g"
     assert fields["Recommends"] == "slurm-client"
+    assert fields["Suggests"] == "sqlite3"
     assert fields["Installed-Size"] == "40000"
+    assert fields["Maintainer"] == "A <a@b.org>"
     body = text.split("Description: ", 1)[1].splitlines()[1:]
     assert body and all(line.startswith(" ") for line in body)  # continuation lines indented
 
 
+def test_a_linked_library_the_profile_cannot_name_stops_the_deb(distpkg):
+    with pytest.raises(distpkg.ProfileError, match=r"links libfoo\.so\.3.*PKG_LIBRARIES"):
+        distpkg.deb_dependencies(profile(distpkg, "ubuntu"), (2, 35), ["libc.so.6", "libfoo.so.3"])
+
+
 def test_rpm_spec_for_sles12(distpkg, tmp_path):
-    spec = distpkg.rpm_spec(profile(distpkg, "sles12"), "0.1.0", (2, 22), tmp_path,
+    spec = distpkg.rpm_spec(profile(distpkg, "sles12"), build(distpkg), tmp_path,
                             ["/usr/bin/megatest", "/usr/lib/megatest"])
     lines = spec.splitlines()
     assert "Release: 1.sles12" in lines
     assert "AutoReqProv: no" in lines
+    assert "Packager: Ann Lee <ann@example.org>" in lines
+    assert {"Group: Development/Tools/Other", "License: GPL-3.0+"} <= set(lines)
+    assert any(line.startswith("URL: https://") for line in lines)
     requires = [line.split(": ", 1)[1] for line in lines if line.startswith("Requires:")]
-    assert requires == ["sqlite3", "slurm", "glibc >= 2.22"]
-    assert not any(line.startswith("Recommends:") for line in lines)  # rpm 4.11 targets
-    files = lines[lines.index("%files") + 2:]
+    # glibc's own libraries come with glibc; the rest by soname, as rpm's scanner names them
+    assert requires == ["glibc >= 2.17", "libz.so.1()(64bit)"]
+    assert "Recommends: slurm" in lines  # a launcher's tool, not a requirement
+    files = lines[lines.index("%files") + 2:lines.index("%changelog")]
     assert [f for f in files if f] == ["/usr/bin/megatest", "/usr/lib/megatest"]
+    changelog = lines[lines.index("%changelog") + 1:]
+    assert changelog[0] == "* Sun Dec 06 2026 Ann Lee <ann@example.org> - 0.1.0-1.sles12"
 
 
 def test_rpm_spec_names_rhel_packages(distpkg, tmp_path):
-    spec = distpkg.rpm_spec(profile(distpkg, "rh7"), "0.1.0", (2, 17), tmp_path, [])
-    assert "Requires: sqlite\n" in spec and "Requires: sqlite3" not in spec
+    spec = distpkg.rpm_spec(profile(distpkg, "rh7"), build(distpkg), tmp_path, [])
+    assert "Suggests: sqlite\n" in spec and "sqlite3" not in spec
+    assert "Requires: slurm" not in spec
+    assert "License: GPLv3+\n" in spec and "Group: Development/Tools\n" in spec
 
 
-def write_elf(path, *versions: bytes):
-    path.write_bytes(b"\x7fELF" + b"\0" * 60 + b"".join(b"GLIBC_" + v + b"\0" for v in versions))
+def test_files_under_etc_are_config_and_the_licence_is_marked(distpkg, tmp_path):
+    for rel in ("etc/bash_completion.d/megatest", "usr/share/licenses/megatest/COPYING",
+                "usr/lib/megatest/megatest.bin"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x")
+    files = distpkg.rpm_file_list(tmp_path, "/usr/lib/megatest",
+                                  "/usr/share/licenses/megatest/COPYING")
+    assert files == ["%config(noreplace) /etc/bash_completion.d/megatest", "/usr/lib/megatest",
+                     "%license /usr/share/licenses/megatest/COPYING"]
+    assert distpkg.deb_conffiles(tmp_path) == ["/etc/bash_completion.d/megatest"]
 
 
-def test_glibc_needed_is_the_newest_version_any_elf_file_asks_for(distpkg, tmp_path):
-    write_elf(tmp_path / "megatest", b"2.2.5", b"2.17", b"2.34")
-    (tmp_path / "sub").mkdir()
-    write_elf(tmp_path / "sub" / "_ssl.so", b"2.28", b"2.3.4")
-    (tmp_path / "notes.txt").write_bytes(b"GLIBC_2.99\0 in a text file does not count")
-    assert distpkg.glibc_needed(tmp_path) == (2, 34)
-
-
-def test_glibc_check_warns_or_fails(distpkg, capsys):
+def test_glibc_above_the_floor_is_refused_with_what_to_do(distpkg, elfdeps, capsys):
     rh7 = profile(distpkg, "rh7")
-    distpkg.check_glibc(rh7, (2, 17), strict=True)  # equal: fine
-    distpkg.check_glibc(rh7, (2, 34), strict=False)
-    assert "needs glibc 2.34 but RHEL 7 has 2.17" in capsys.readouterr().err
-    try:
-        distpkg.check_glibc(rh7, (2, 34), strict=True)
-    except distpkg.ProfileError as exc:
-        assert "build it on the oldest target distro" in str(exc)
-    else:
-        raise AssertionError("strict glibc check passed a too-new binary")
+    assert distpkg.check_glibc(rh7, elfdeps.GlibcNeed((2, 17), "memcpy", "megatest.bin")) == (2, 17)
+    assert "GLIBC_2.17 (memcpy in megatest.bin); RHEL 7's floor is 2.17" in capsys.readouterr().out
+    with pytest.raises(distpkg.ProfileError) as refused:
+        distpkg.check_glibc(rh7, elfdeps.GlibcNeed((2, 35), "hypot", "megatest.bin"))
+    assert "needs glibc 2.35 but RHEL 7 has 2.17" in str(refused.value)
+    assert "./configure --profile rh7 && make package" in str(refused.value)
+    assert "GLIBC_2.35 (hypot in megatest.bin)" in capsys.readouterr().out
+
+
+def test_the_ubuntu_floor_is_the_build_hosts_glibc(distpkg):
+    import os
+    host = tuple(int(p) for p in os.confstr("CS_GNU_LIBC_VERSION").split()[-1].split("."))
+    assert profile(distpkg, "ubuntu").glibc_min == host
 
 
 def install_inputs(tmp_path):
     """A fake program folder, man page and completion files, as `make build` leaves them."""
     dist = tmp_path / "megatest.dist"
-    (dist / "megatest" / "store" / "_alembic").mkdir(parents=True)
+    (dist / "megatest" / "store" / "_alembic" / "__pycache__").mkdir(parents=True)
     (dist / "megatest" / "store" / "_alembic" / "env.py").write_text("# env\n")
+    (dist / "megatest" / "store" / "_alembic" / "__pycache__" / "env.cpython-311.pyc").write_text("")
     (dist / "megatest.bin").write_text("binary")
     (tmp_path / "megatest.1.gz").write_bytes(gzip.compress(b".TH MEGATEST 1\n"))
     (tmp_path / "bash").write_text("complete -F _m megatest\n")
@@ -114,8 +144,10 @@ def staged_install(distpkg, tmp_path):
 def test_install_layout(distpkg, tmp_path):
     dest = staged_install(distpkg, tmp_path)
     link = dest / "usr/bin/megatest"
-    assert link.is_symlink() and str(link.readlink()) == "/usr/lib/megatest/megatest.bin"
+    assert link.is_symlink() and str(link.readlink()) == "../lib/megatest/megatest.bin"
+    assert link.resolve() == (dest / "usr/lib/megatest/megatest.bin").resolve()
     assert (dest / "usr/lib/megatest/megatest/store/_alembic/env.py").read_text() == "# env\n"
+    assert not list(dest.rglob("__pycache__"))  # no byte-code caches with build-time mtimes
     assert (dest / "usr/share/man/man1/megatest.1.gz").exists()
     assert (dest / "usr/share/bash-completion/completions/megatest").exists()
     assert (dest / "usr/share/zsh/vendor-completions/_megatest").exists()
@@ -132,3 +164,30 @@ def test_install_twice_replaces_the_program_folder(distpkg, tmp_path):
     stale.write_text("old")
     run_install(distpkg, tmp_path)
     assert not stale.exists()
+
+
+def test_deb_documents_are_where_lintian_looks(distpkg, pkgdocs, tmp_path):
+    ubuntu = profile(distpkg, "ubuntu")
+    distpkg.stage_deb_documents(ubuntu, tmp_path, build(distpkg), "/usr", "/usr/lib/megatest")
+    doc = tmp_path / "usr/share/doc/megatest"
+    copyright_text = (doc / "copyright").read_text()
+    assert copyright_text.startswith("Format: https://www.debian.org/doc/packaging-manuals/")
+    assert "License: GPL-3+" in copyright_text and "/usr/share/common-licenses/GPL-3" in copyright_text
+    changelog = gzip.decompress((doc / "changelog.Debian.gz").read_bytes()).decode()
+    assert changelog.startswith("megatest (0.1.0-1) unstable; urgency=medium")
+    assert " -- Ann Lee <ann@example.org>  Sun, 06 Dec 2026 " in changelog
+    # reproducible: the same build gives the same bytes
+    assert (doc / "changelog.Debian.gz").read_bytes() == pkgdocs.deb_changelog(
+        "0.1.0", "Ubuntu", "Ann Lee <ann@example.org>", 1796558400)
+    overrides = (tmp_path / "usr/share/lintian/overrides/megatest").read_text()
+    assert "embedded-library bzip2 [usr/lib/megatest/libbz2.so.1.0]" in overrides
+
+
+def test_deb_md5sums_list_every_file_but_the_control_files(distpkg, tmp_path):
+    (tmp_path / "usr/bin").mkdir(parents=True)
+    (tmp_path / "usr/lib").mkdir()
+    (tmp_path / "usr/lib/prog").write_text("hello\n")
+    (tmp_path / "usr/bin/prog").symlink_to("../lib/prog")
+    (tmp_path / "DEBIAN").mkdir()
+    (tmp_path / "DEBIAN/control").write_text("Package: x\n")
+    assert distpkg.deb_md5sums(tmp_path) == "b1946ac92492d2347c6235b4d2611184  usr/lib/prog\n"

@@ -27,9 +27,13 @@ def test_configure_and_profiles_agree():
 @pytest.mark.parametrize("name", PROFILES)
 def test_profile_has_every_required_field(distpkg, name):
     profile = distpkg.read_profile(ROOT / "distro" / f"{name}.mk", CONTEXT)
-    fields = distpkg.COMMON_FIELDS + (distpkg.RPM_FIELDS if profile.pkg_format == "rpm" else ())
-    assert set(fields) <= set(profile.values)
-    assert profile.requires, "a profile names at least the SQLite tool package"
+    extra = distpkg.RPM_FIELDS if profile.pkg_format == "rpm" else distpkg.DEB_FIELDS
+    assert set(distpkg.COMMON_FIELDS + extra) <= set(profile.values)
+    # SQLite is inside the binary and the launchers' tools are optional: nothing is required
+    # by hand, the sqlite tool is a suggestion
+    assert profile.requires == []
+    assert any(name.startswith("sqlite") for name in profile.suggests)
+    assert not {"slurm", "slurm-client", "lsf"} & set(profile.requires)
     assert profile.values["PKG_BASH_COMPLETION_DIR"].startswith("/")
 
 
@@ -70,4 +74,17 @@ def test_bad_format_is_rejected(distpkg, tmp_path):
     broken = tmp_path / "tgz.mk"
     broken.write_text(text)
     with pytest.raises(distpkg.ProfileError, match="PKG_FORMAT must be deb or rpm"):
+        distpkg.read_profile(broken, CONTEXT)
+
+
+@pytest.mark.parametrize("name,floor", [("rh7", (2, 17)), ("sles12", (2, 17)), ("sles11", (2, 11))])
+def test_glibc_floor_per_profile(distpkg, name, floor):
+    assert distpkg.read_profile(ROOT / "distro" / f"{name}.mk", CONTEXT).glibc_min == floor
+
+
+def test_a_malformed_library_entry_is_refused(distpkg, tmp_path):
+    text = (ROOT / "distro" / "ubuntu.mk").read_text().replace("libz.so.1=zlib1g", "zlib1g")
+    broken = tmp_path / "libs.mk"
+    broken.write_text(text)
+    with pytest.raises(distpkg.ProfileError, match="SONAME=PACKAGE"):
         distpkg.read_profile(broken, CONTEXT)
