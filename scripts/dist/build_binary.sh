@@ -35,9 +35,11 @@ bytecode_packages="megatest sqlalchemy alembic mako markupsafe pydantic pydantic
 # Never shipped (each has a fallback or is unusable here; see docs/decisions.md, Distribution):
 # - rich and its pygments/markdown-it: Typer prints plain help without them;
 # - ssl, _hashlib (OpenSSL, 6 MB): no TLS client or server; hashlib uses its built-in hashes;
-# - pydantic.v1, pydantic.mypy, sqlalchemy.ext.asyncio (needs greenlet, not shipped);
+# - pydantic.v1, pydantic.mypy, sqlalchemy.ext.asyncio and greenlet (SQLAlchemy's asyncio
+#   support only; a C++ extension that would bring libstdc++; the dev venv has it through
+#   playwright);
 # - test-only modules.
-excluded_modules="rich pygments markdown_it mdurl ssl _ssl _hashlib pydantic.v1 pydantic.mypy sqlalchemy.ext.asyncio *.tests *.testing"
+excluded_modules="rich pygments markdown_it mdurl ssl _ssl _hashlib pydantic.v1 pydantic.mypy sqlalchemy.ext.asyncio greenlet *.tests *.testing"
 
 set --  --mode=standalone \
     --output-dir="$outdir" --output-folder-name=megatest.dist --output-filename=megatest.bin \
