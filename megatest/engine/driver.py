@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from megatest.engine.clock import SYSTEM_CLOCK, Clock
@@ -89,8 +89,9 @@ def run_in_store(
             events.subscribe(listener)
         selector = Selector()
         reporter = StoreReporter(store, run_id, events, clock=clock.monotonic)
-        launcher = registry.create(launcher_line,
-                                   LauncherContext(reporter, selector, clock.monotonic))
+        launcher = registry.create(launcher_line, LauncherContext(
+            reporter, selector, clock.monotonic, section=_config_section(area),
+            line_for=lambda test: area.config.launcher_for(test.test_name, test.item_path)))
         try:
             session = open_session(area, request, store, run_id, launcher, events, out)
             if session is None:
@@ -101,6 +102,15 @@ def run_in_store(
             return runner.run()
         finally:
             launcher.close()
+
+
+def _config_section(area: Area) -> Callable[[str], dict[str, str]]:
+    """A megatest.config section by name, its text values (a launcher's options)."""
+
+    def section(name: str) -> dict[str, str]:
+        return {k: v for k, v in area.config.raw.section(name).items() if isinstance(v, str)}
+
+    return section
 
 
 def launcher_of(area: Area) -> str | None:
