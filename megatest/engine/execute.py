@@ -126,6 +126,11 @@ def _run(spec: JobSpec, clock: Callable[[], float]) -> tuple[str, str, str | Non
         comment = None
         if stopped_by is not None:
             comment = f"the job was stopped by {signal.Signals(stopped_by).name}"
+            if (state, status) != ("KILLED", "KILLED"):
+                # the batch system signals every process of the job: a step may have died
+                # of it and failed the test before this process acted; it was a kill
+                state, status = "KILLED", "KILLED"
+                reporter.set_state_status(test, state, status, comment)
         return state, status, comment, stopped_by
 
 
