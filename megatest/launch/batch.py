@@ -256,7 +256,8 @@ class BatchLauncher:
     def _until_due(self, now: float) -> float | None:
         """Seconds to the next thing due (None: nothing is)."""
         times = []
-        if self._pending:
+        if self._pending and self._queued() < self.limits.max_queued:
+            # (at the cap, the status poll that frees room is what is due)
             times.append(max(self._pending[0].queued_at + self.limits.coalesce, self._next_submit))
         if len(self._jobs) > len(self._pending):  # some are with the batch system
             times += [self._next_exit_check, self._next_status]
