@@ -126,8 +126,10 @@ def summarize_items() -> None:
 
 @app.command("execute")
 def execute(
-    job: Annotated[str, typer.Option("--job", "--cmdinfo",
-                                     help="The job file a launcher wrote in the test's run directory.")],
+    job: Annotated[list[str], typer.Option(
+        "--job", "--cmdinfo",
+        help="The job file a launcher wrote in the test's run directory (several: a bundle, "
+             "run one after the other).")],
     comment: Annotated[str | None, typer.Option("--comment", "-m", hidden=True)] = None,
 ) -> None:
     """Run one test on this node, as a batch job does: its steps in its prepared work area,

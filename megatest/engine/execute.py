@@ -87,24 +87,48 @@ def _data_row(row: object) -> dict[str, object]:
                                          "units", "comment", "status", "type")}
 
 
-def execute(job_path: str, *, clock: Callable[[], float] = time.monotonic) -> int:
-    """Run the test of the job file at `job_path` (or of a run directory) to its end and
-    write its exit file. 0 once the exit file is written, whatever the test's status (the
-    file says it); 1 when the job file cannot be used."""
-    try:
-        spec = read_job(job_path)
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"test execute: {exc}") from None
+def execute(job_paths: Sequence[str], *, clock: Callable[[], float] = time.monotonic) -> int:
+    """Run the test of each job file (or run directory) to its end, one after the other (a
+    bundle of cheap tests shares one batch job), and write each one's exit file. 0 once every
+    exit file is written, whatever the tests' statuses (the files say them); a UsageError
+    naming the first job file that could not be used."""
     host = os.uname().nodename
-    try:
-        state, status, comment, stopped_by = _run(spec, clock)
-    except Exception as exc:  # whatever stopped it, the launcher must hear of it
-        message = exc.one_line() if hasattr(exc, "one_line") else f"{type(exc).__name__}: {exc}"
-        write_exit(spec.run_dir, ExitRecord("INCOMPLETE", "ABORT",
-                                            f"the job on {host} failed: {message}", host))
-        raise UsageError(f"test execute {spec.test_name}: {message}") from None
-    write_exit(spec.run_dir, ExitRecord(state, status, comment, host, stopped_by))
+    bad: list[str] = []
+    stopped: int | None = None
+    for job_path in job_paths:
+        try:
+            spec = read_job(job_path)
+        except (OSError, ValueError) as exc:
+            bad.append(f"test execute: {exc}")
+            continue
+        if len(job_paths) > 1:
+            _output_to(spec.run_dir)
+        if stopped is not None:  # the batch job was stopped: the rest of its bundle never ran
+            write_exit(spec.run_dir, ExitRecord(
+                "KILLED", "KILLED", f"the job was stopped by {signal.Signals(stopped).name} "
+                "before the test started", host, stopped))
+            continue
+        try:
+            state, status, comment, stopped = _run(spec, clock)
+        except Exception as exc:  # whatever stopped it, the launcher must hear of it
+            message = exc.one_line() if hasattr(exc, "one_line") else f"{type(exc).__name__}: {exc}"
+            write_exit(spec.run_dir, ExitRecord("INCOMPLETE", "ABORT",
+                                                f"the job on {host} failed: {message}", host))
+            bad.append(f"test execute {spec.test_name}: {message}")
+            continue
+        write_exit(spec.run_dir, ExitRecord(state, status, comment, host, stopped))
+    if bad:
+        raise UsageError(bad[0])
     return 0
+
+
+def _output_to(run_dir: str) -> None:
+    """This process's output goes to the test's mt_launch.log while it runs the test."""
+    fd = os.open(os.path.join(run_dir, "mt_launch.log"),
+                 os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o666)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
 
 
 def _run(spec: JobSpec, clock: Callable[[], float]) -> tuple[str, str, str | None, int | None]:
@@ -174,10 +198,10 @@ def _drive(job: object, clock: Callable[[], float]) -> int | None:
 
 
 def main(args: Sequence[str]) -> int:
-    """`test execute --job FILE` (also `--cmdinfo FILE`, the legacy `-execute FILE`); `-m`/
-    `--comment` (the original's tag for `ps`) is accepted and changes nothing."""
+    """`test execute --job FILE [--job FILE ...]` (also `--cmdinfo FILE`, the legacy
+    `-execute FILE`); `-m`/`--comment` (the original's tag for `ps`) changes nothing."""
     words = list(args)
-    job = None
+    jobs: list[str] = []
     i = 0
     while i < len(words):
         word = words[i]
@@ -189,12 +213,12 @@ def main(args: Sequence[str]) -> int:
                 value = words[i + 1]
                 i += 1
             if name in ("--job", "--cmdinfo"):
-                job = value
-        elif not word.startswith("-") and job is None:
-            job = word
+                jobs.append(value)
+        elif not word.startswith("-"):
+            jobs.append(word)
         else:
             raise UsageError(f"test execute: unexpected {word!r} (usage: test execute --job FILE)")
         i += 1
-    if job is None:
+    if not jobs:
         raise UsageError("test execute needs --job FILE (the job file a launcher wrote)")
-    return execute(job)
+    return execute(jobs)

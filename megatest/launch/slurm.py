@@ -7,6 +7,7 @@
     max-queued  1000          jobs submitted and not yet running (more wait in megatest)
     submits-per-minute 120    sbatch calls
     array-size  1000          tests per sbatch call (one array)
+    tests-per-job 1           tests one array task runs one after the other (cheap items)
     poll-min 0.5  poll-max 10 the squeue interval's back-off, in seconds
 
 The tests a runner hands over together go out as ONE `sbatch --parsable --array` whose
@@ -51,21 +52,24 @@ def slurm_word(state: str) -> str:
 class SlurmSystem:
     name = "slurm"
 
-    def __init__(self, options: Sequence[str] = ()):
+    def __init__(self, options: Sequence[str] = (), tests_per_job: int = 1):
         self.options = list(options)
+        self.tests_per_job = max(1, tests_per_job)
 
     def group_key(self, sub: Submission) -> Hashable | None:
         return sub.line  # the same sbatch options: one array
 
     def submit(self, group: Sequence[Submission], jobname: str) -> list[str]:
         extra = shlex.split(group[0].line) if group[0].line else []
-        argv = ["sbatch", "--parsable", f"--job-name={jobname}", f"--array=0-{len(group) - 1}",
+        bundles = [group[i:i + self.tests_per_job]
+                   for i in range(0, len(group), self.tests_per_job)]
+        argv = ["sbatch", "--parsable", f"--job-name={jobname}", f"--array=0-{len(bundles) - 1}",
                 "--output=/dev/null", "--error=/dev/null", *self.options, *extra]
-        out = run_command(argv, stdin=array_script(group))
+        out = run_command(argv, stdin=array_script(bundles))
         job_id = out.strip().split(";")[0]
         if not job_id.isdigit():
             raise SubmitError(f"sbatch answered {out.strip()!r}, not a job id")
-        return [f"{job_id}_{index}" for index in range(len(group))]
+        return [f"{job_id}_{index}" for index, bundle in enumerate(bundles) for _ in bundle]
 
     def states(self, job_ids: Collection[str], jobname: str) -> dict[str, str]:
         return self.run_jobs(jobname)
@@ -86,12 +90,15 @@ class SlurmSystem:
             run_command(["scancel", *job_ids[start:start + CANCEL_CHUNK]], ok_codes=(0, 1))
 
 
-def array_script(group: Sequence[Submission]) -> str:
-    """The array job's script: task N runs the N-th test, in its run directory, its output
-    appended to that test's mt_launch.log."""
-    lines = ["#!/bin/sh", "# megatest: one test per array task", 'case "$SLURM_ARRAY_TASK_ID" in']
-    for index, sub in enumerate(group):
-        lines.append(f"{index}) cd {shlex.quote(sub.run_dir)} && exec {sub.command} "
+def array_script(bundles: Sequence[Sequence[Submission]]) -> str:
+    """The array job's script: task N runs the N-th bundle's tests one after the other, in
+    the first one's run directory (each test's output goes to its own mt_launch.log)."""
+    lines = ["#!/bin/sh", "# megatest: one bundle of tests per array task",
+             'case "$SLURM_ARRAY_TASK_ID" in']
+    for index, bundle in enumerate(bundles):
+        first = bundle[0]
+        more = "".join(f" --job {shlex.quote(sub.job_file)}" for sub in bundle[1:])
+        lines.append(f"{index}) cd {shlex.quote(first.run_dir)} && exec {first.command}{more} "
                      ">>mt_launch.log 2>&1 ;;")
     lines += ["esac",
               'echo "megatest: array task $SLURM_ARRAY_TASK_ID has no test here" >&2', "exit 1", ""]
@@ -106,14 +113,19 @@ def limits_from(section: Mapping[str, str], where: str) -> BatchLimits:
              "array-size": ("max_group", int), "coalesce": ("coalesce", float)}
     for key, (attr, kind) in names.items():
         if key in section:
-            try:
-                value = kind(section[key])
-            except ValueError:
-                raise UsageError(f"{where} {key} {section[key]!r}: not a number") from None
-            if value < 0 or (kind is int and value < 1):
-                raise UsageError(f"{where} {key} {section[key]!r}: must be positive")
-            setattr(limits, attr, value)
+            setattr(limits, attr, number(section, key, kind, where))
     return limits
+
+
+def number(section: Mapping[str, str], key: str, kind: type, where: str) -> float:
+    """`key`'s value as a positive number (int: at least 1); a UsageError naming it."""
+    try:
+        value = kind(section[key])
+    except ValueError:
+        raise UsageError(f"{where} {key} {section[key]!r}: not a number") from None
+    if value < 0 or (kind is int and value < 1):
+        raise UsageError(f"{where} {key} {section[key]!r}: must be positive")
+    return value
 
 
 def sbatch_options(section: Mapping[str, str]) -> list[str]:
@@ -138,5 +150,6 @@ def from_context(context: LauncherContext) -> BatchLauncher:
         words = shlex.split(context.line_for(test) or "")
         return shlex.join(words[1:] if words[:1] == ["slurm"] else context.words)
 
-    return BatchLauncher(SlurmSystem(sbatch_options(section)), context.reporter, context,
+    per_job = int(number(section, "tests-per-job", int, "[slurm]")) if "tests-per-job" in section else 1
+    return BatchLauncher(SlurmSystem(sbatch_options(section), per_job), context.reporter, context,
                          limits_from(section, "[slurm]"), line_for=line_for)

@@ -94,6 +94,7 @@ LAUNCHERS = {
     "slurm": "launcher slurm",
     "pbs": "launcher qsub -q debug",
     "lsf": "launcher bsub -q normal -o $MT_TEST_RUN_DIR/lsf.log",
+    "slurm-bundles": "launcher slurm\n\n[slurm]\ntests-per-job 3",
 }
 
 
@@ -111,7 +112,7 @@ def test_the_example_area_ends_as_it_does_locally(kind, tmp_path, request, fake_
     assert tables[kind] == tables["local"]
 
 
-@pytest.mark.parametrize("kind", ["slurm", "pbs", "lsf"])
+@pytest.mark.parametrize("kind", ["slurm", "slurm-bundles", "pbs", "lsf"])
 def test_the_batch_area_ends_as_it_does_locally(kind, tmp_path, request, fake_lsf):
     if kind != "lsf":
         request.getfixturevalue("slurm")

@@ -105,7 +105,7 @@ def test_the_array_script_runs_each_task_in_its_own_quoted_run_directory(tmp_pat
     dirs = [tmp_path / "plain", tmp_path / NASTY.replace("/", "_")]
     for d in dirs:
         d.mkdir()
-    script = array_script([_sub(str(d)) for d in dirs]).replace(
+    script = array_script([[_sub(str(d))] for d in dirs]).replace(
         "megatest test execute --job", "sh -c pwd")
     for index, d in enumerate(dirs):
         out = subprocess.run(["/bin/sh", "-c", script], env={"SLURM_ARRAY_TASK_ID": str(index)},
@@ -136,3 +136,15 @@ def test_slurm_section_options_and_caps():
         limits_from({"max-queued": "lots"}, "[slurm]")
     with pytest.raises(UsageError, match=r"\[slurm\] array-size '0': must be positive"):
         limits_from({"array-size": "0"}, "[slurm]")
+
+
+def test_a_bundle_runs_its_tests_in_one_task_one_after_the_other(tmp_path):
+    subs = [_sub(str(tmp_path / n), n) for n in ("a", "b", "c")]
+    for n in "abc":
+        (tmp_path / n).mkdir()
+    script = array_script([subs[:2], subs[2:]]).replace("megatest test execute", "echo")
+    out = subprocess.run(["/bin/sh", "-c", script], env={"SLURM_ARRAY_TASK_ID": "0"},
+                         capture_output=True, text=True)
+    assert out.returncode == 0
+    assert (tmp_path / "a" / "mt_launch.log").read_text().split() == [
+        "--job", subs[0].job_file, "--job", subs[1].job_file]
