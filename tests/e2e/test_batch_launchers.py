@@ -240,3 +240,30 @@ def test_execute_without_a_usable_job_file_is_one_line(make_area, tmp_path):
     proc = area.mt("test", "execute", "--job", str(tmp_path / "nothing.json"), check=2)
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "nothing.json" in lines[0], proc.stderr
+
+
+# -- the original's launcher lines ------------------------------------------------------------
+
+def test_launchers_patterns_send_tests_to_their_own_queue_line(make_area, fake_lsf):
+    area = with_launcher(make_area("batch"), "\n".join([
+        "launcher bsub -q normal -o $MT_TEST_RUN_DIR/normal.log",
+        "flexi-launcher yes", "", "[host-types]",
+        "short bsub -q short -o $MT_TEST_RUN_DIR/short.log", "", "[launchers]", "quick short"]))
+    area.mt("runs", "start", "--target", TARGET, "--runname", "f", "--testpatt", "quick,fails",
+            check=1)
+    runs = area.root / "runs" / TARGET / "f"
+    assert (runs / "quick" / "a" / "short.log").exists()
+    assert not (runs / "quick" / "a" / "normal.log").exists()
+    assert (runs / "fails" / "normal.log").exists()
+
+
+def test_a_blocking_bsub_waits_in_a_child_and_ends_as_the_exit_file_says(make_area, fake_lsf):
+    area = with_launcher(make_area("batch"), "launcher bsub -K -q normal")
+    area.mt("runs", "start", "--target", TARGET, "--runname", "s", "--testpatt", "quick,fails",
+            check=1)
+    assert area.table(TARGET, "s") == {
+        "quick": ("COMPLETED", "PASS"), "quick/a": ("COMPLETED", "PASS"),
+        "quick/b": ("COMPLETED", "PASS"), "quick/c": ("COMPLETED", "PASS"),
+        "fails": ("COMPLETED", "FAIL")}
+    job = read_job_id(str(area.root / "runs" / TARGET / "s" / "fails"))
+    assert job.startswith("pid")  # the blocking bsub was the handle
