@@ -267,3 +267,15 @@ def test_a_blocking_bsub_waits_in_a_child_and_ends_as_the_exit_file_says(make_ar
         "fails": ("COMPLETED", "FAIL")}
     job = read_job_id(str(area.root / "runs" / TARGET / "s" / "fails"))
     assert job.startswith("pid")  # the blocking bsub was the handle
+
+
+def test_an_lsf_job_killed_behind_megatests_back_ends_killed_with_lsfs_word(make_area, fake_lsf):
+    area = with_launcher(make_area("batch"), LAUNCHERS["lsf"])
+    runner = _start_long(area)
+    run_dir = area.root / "runs" / TARGET / "k" / "long"
+    subprocess.run(["bkill", read_job_id(str(run_dir))], check=True, capture_output=True)
+    out, _ = runner.communicate(timeout=120)
+    assert area.table(TARGET, "k") == {"long": ("KILLED", "KILLED")}, out
+    comment = area.rows(TARGET, "k")[0]["comment"]
+    assert comment.startswith(f"bsub job {read_job_id(str(run_dir))} "), comment
+    assert json.loads((run_dir / EXIT_FILE).read_text())["signal"] == signal.SIGTERM
