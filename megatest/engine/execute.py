@@ -20,6 +20,7 @@ import select
 import signal
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from megatest.engine.helpers import SELF_STATUS_MARK, open_writer
 from megatest.errors import UsageError
@@ -39,7 +40,7 @@ class WriterReporter:
     """The executor's Reporter over one RunWriter: each report is one write (one request
     through a server), as the test helpers write."""
 
-    def __init__(self, writer: object, spec: JobSpec):
+    def __init__(self, writer: Any, spec: JobSpec):  # a RunWriter that also takes heartbeats
         self.writer = writer
         self.spec = spec
         self.state: tuple[str, str] = ("LAUNCHED", "n/a")
@@ -98,7 +99,11 @@ def execute(job_paths: Sequence[str], *, clock: Callable[[], float] = time.monot
     for job_path in job_paths:
         try:
             spec = read_job(job_path)
-        except (OSError, ValueError) as exc:
+        except OSError as exc:
+            bad.append(f"test execute: {exc.filename or job_path}: "
+                       f"{(exc.strerror or str(exc)).lower()}")
+            continue
+        except ValueError as exc:
             bad.append(f"test execute: {exc}")
             continue
         if len(job_paths) > 1:
@@ -158,7 +163,7 @@ def _run(spec: JobSpec, clock: Callable[[], float]) -> tuple[str, str, str | Non
         return state, status, comment, stopped_by
 
 
-def _drive(job: object, clock: Callable[[], float]) -> int | None:
+def _drive(job: Any, clock: Callable[[], float]) -> int | None:
     """Poll the job to its end, waking on its child's exit, its deadlines and the signals
     that stop a batch job (which kill the test). Returns the signal that stopped it."""
     read_fd, write_fd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)

@@ -30,11 +30,11 @@ from __future__ import annotations
 import hashlib
 import os
 import shlex
-from collections.abc import Callable, Collection, Hashable, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
-from megatest.errors import MegatestError
+from megatest.errors import MegatestError, UsageError
 from megatest.executor.events import TestFinished
 from megatest.executor.reporter import Reporter, TestRef
 from megatest.launch import endings
@@ -429,3 +429,26 @@ class BatchLauncher:
                 job.cancel_sent = now
         self._interval = self.limits.poll_min
         self._next_status = min(self._next_status, now + self._interval)
+
+
+def limits_from(section: Mapping[str, str], where: str) -> BatchLimits:
+    """The caps and intervals a launcher section sets (the defaults for the others)."""
+    limits = BatchLimits()
+    names = {"max-queued": ("max_queued", int), "submits-per-minute": ("submits_per_minute", float),
+             "poll-min": ("poll_min", float), "poll-max": ("poll_max", float),
+             "array-size": ("max_group", int), "coalesce": ("coalesce", float)}
+    for key, (attr, kind) in names.items():
+        if key in section:
+            setattr(limits, attr, number(section, key, kind, where))
+    return limits
+
+
+def number(section: Mapping[str, str], key: str, kind: type, where: str) -> float:
+    """`key`'s value as a positive number (int: at least 1); a UsageError naming it."""
+    try:
+        value = kind(section[key])
+    except ValueError:
+        raise UsageError(f"{where} {key} {section[key]!r}: not a number") from None
+    if value < 0 or (kind is int and value < 1):
+        raise UsageError(f"{where} {key} {section[key]!r}: must be positive")
+    return value

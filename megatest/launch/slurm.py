@@ -27,7 +27,7 @@ from megatest.errors import UsageError
 from megatest.executor.reporter import TestRef
 from megatest.launch import endings
 from megatest.launch.base import LauncherContext
-from megatest.launch.batch import BatchLauncher, BatchLimits, Submission, SubmitError
+from megatest.launch.batch import BatchLauncher, Submission, SubmitError, limits_from, number
 from megatest.launch.commands import run_command
 
 # Slurm's job states (squeue %T) in the endings vocabulary; the failure words keep their names
@@ -103,29 +103,6 @@ def array_script(bundles: Sequence[Sequence[Submission]]) -> str:
     lines += ["esac",
               'echo "megatest: array task $SLURM_ARRAY_TASK_ID has no test here" >&2', "exit 1", ""]
     return "\n".join(lines)
-
-
-def limits_from(section: Mapping[str, str], where: str) -> BatchLimits:
-    """The caps and intervals a launcher section sets (the defaults for the others)."""
-    limits = BatchLimits()
-    names = {"max-queued": ("max_queued", int), "submits-per-minute": ("submits_per_minute", float),
-             "poll-min": ("poll_min", float), "poll-max": ("poll_max", float),
-             "array-size": ("max_group", int), "coalesce": ("coalesce", float)}
-    for key, (attr, kind) in names.items():
-        if key in section:
-            setattr(limits, attr, number(section, key, kind, where))
-    return limits
-
-
-def number(section: Mapping[str, str], key: str, kind: type, where: str) -> float:
-    """`key`'s value as a positive number (int: at least 1); a UsageError naming it."""
-    try:
-        value = kind(section[key])
-    except ValueError:
-        raise UsageError(f"{where} {key} {section[key]!r}: not a number") from None
-    if value < 0 or (kind is int and value < 1):
-        raise UsageError(f"{where} {key} {section[key]!r}: must be positive")
-    return value
 
 
 def sbatch_options(section: Mapping[str, str]) -> list[str]:

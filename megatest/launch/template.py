@@ -39,9 +39,8 @@ from megatest.errors import UsageError
 from megatest.executor.reporter import TestRef
 from megatest.launch import endings
 from megatest.launch.base import LauncherContext
-from megatest.launch.batch import BatchLauncher, Submission, SubmitError
+from megatest.launch.batch import BatchLauncher, Submission, SubmitError, limits_from
 from megatest.launch.commands import run_command
-from megatest.launch.slurm import limits_from
 
 SCRIPT_NAME = ".megatest-job.sh"
 _PLACEHOLDER = re.compile(r"\{(launcher|script|jobname|rundir|test|item|jobids)\}")

@@ -11,8 +11,8 @@ import pytest
 from megatest.errors import UsageError
 from megatest.executor.reporter import TestRef
 from megatest.launch import endings
-from megatest.launch.batch import Submission
-from megatest.launch.slurm import array_script, limits_from, sbatch_options, slurm_word
+from megatest.launch.batch import Submission, limits_from
+from megatest.launch.slurm import array_script, sbatch_options, slurm_word
 from megatest.launch.template import (
     PRESETS,
     TemplateSystem,
