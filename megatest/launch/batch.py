@@ -32,7 +32,7 @@ import os
 import shlex
 from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from megatest.errors import MegatestError, UsageError
 from megatest.executor.events import TestFinished
@@ -55,6 +55,9 @@ from megatest.launch.jobfile import (
     write_job,
     write_job_id,
 )
+
+if TYPE_CHECKING:
+    from megatest.executor.waivers import WaiverHook
 
 # How long a job that ended (or vanished) without an exit file gets for the file to show.
 EXIT_GRACE = 5.0
@@ -125,6 +128,7 @@ class _Job:
     cancel_sent: float | None = None
     queued_at: float = 0.0
     sub: Submission | None = field(default=None, repr=False)
+    waiver_hook: WaiverHook | None = field(default=None, repr=False)
 
 
 def run_jobname(area: str, run_id: int | None) -> str:
@@ -181,7 +185,8 @@ class BatchLauncher:
             self.jobname = run_jobname(env.get("MT_RUN_AREA_HOME", ""), test.run_id)
         now = self.clock()
         if test in self._resume:
-            job = _Job(test, run_dir, self._resume.pop(test), word=endings.QUEUED, queued_at=now)
+            job = _Job(test, run_dir, self._resume.pop(test), word=endings.QUEUED, queued_at=now,
+                       waiver_hook=spec.waiver_hook)
             self._jobs[test] = job
             self._next_exit_check = now
             return []
@@ -194,7 +199,7 @@ class BatchLauncher:
         ))
         sub = Submission(test, run_dir, job_file, dict(env), job_command(env, job_file),
                          self.line_for(test))
-        job = _Job(test, run_dir, queued_at=now, sub=sub)
+        job = _Job(test, run_dir, queued_at=now, sub=sub, waiver_hook=spec.waiver_hook)
         self._jobs[test] = job
         self._pending.append(job)
         return []
@@ -371,7 +376,13 @@ class BatchLauncher:
             word = job.word if job.word not in (None, *endings.ALIVE) else self._word_now(job)
             comment = (endings.ending(self.system.name, job.job_id or "?", word).comment
                        if word is not None and not endings.is_alive(word) else record.comment)
-        self._finish(job, record.state, record.status, comment, events)
+        state, status = record.state, record.status
+        if status == "FAIL" and job.waiver_hook is not None:
+            # `[waivers]` are judged here, where the earlier runs are (the node has none)
+            waived = job.waiver_hook(job.test, record.comment)
+            if waived is not None:
+                status, comment = waived
+        self._finish(job, state, status, comment, events)
 
     def _word_now(self, job: _Job) -> str | None:
         try:

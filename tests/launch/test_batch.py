@@ -277,3 +277,21 @@ def test_a_new_runner_adopts_the_jobs_still_alive_and_cancels_the_rest(tmp_path)
     write_exit(run_dir(alive), ExitRecord("COMPLETED", "PASS", None, "n"))
     poll_until(launcher, lambda: not launcher.running)
     assert not os.path.exists(os.path.join(run_dir(unknown), JOB_FILE))
+
+
+def test_a_fail_in_the_exit_file_goes_through_the_tests_waiver_rules_here(tmp_path):
+    launcher, system, rep, _clock, _sel = make(tmp_path)
+    asked = []
+
+    def waive(test, comment):
+        asked.append((test.test_name, comment))
+        return ("WAIVED", "known failure")
+
+    s = spec(tmp_path, "t0")._replace(waiver_hook=waive)
+    launcher.submit(s)
+    poll_until(launcher, lambda: system.submits)
+    write_exit(run_dir(s), ExitRecord("COMPLETED", "FAIL", "Failed at step go", "n"))
+    poll_until(launcher, lambda: not launcher.running)
+    assert asked == [("t0", "Failed at step go")]
+    assert rep.states[s.test] == ("COMPLETED", "WAIVED")
+    assert rep.comments[s.test] == "known failure"
