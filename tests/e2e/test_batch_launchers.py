@@ -171,7 +171,7 @@ def test_runs_kill_cancels_the_slurm_job(make_area, slurm):
     assert area.table(TARGET, "k") == {"long": ("KILLED", "KILLED")}, out
     assert area.rows(TARGET, "k")[0]["comment"] == "KILLREQ"
     job = read_job_id(str(area.root / "runs" / TARGET / "k" / "long"))
-    assert not [line for line in squeue("") if job.split("_")[0] in line]
+    assert job not in [line.split()[1] for line in squeue("")]  # no longer queued or running
 
 
 def test_a_job_cancelled_behind_megatests_back_ends_killed_with_the_reason(make_area, slurm):
