@@ -326,7 +326,7 @@ class BatchLauncher:
         for job in [job for job in self._jobs.values() if job.sub is None]:
             record = read_exit(job.run_dir)
             if record is not None:
-                self._ended(job, record, events)
+                self._ended(job, record, events, now)
         # a stat per job: spread out for runs with thousands of queued jobs
         self._next_exit_check = now + max(self.limits.exit_check, len(self._jobs) / 4000)
 
@@ -357,8 +357,8 @@ class BatchLauncher:
             return news
         record = read_exit(job.run_dir)
         if record is not None:
-            job.word = word or job.word
-            self._ended(job, record, events)
+            job.word = word
+            self._ended(job, record, events, now, gone=word is None)
             return True
         never_ran = job.word in (None, endings.QUEUED) and job.kill is not None
         if job.gone_since is None and not never_ran:
@@ -370,14 +370,22 @@ class BatchLauncher:
             return True
         return False
 
-    def _ended(self, job: _Job, record: ExitRecord, events: list[LaunchEvent]) -> None:
-        """The job wrote its exit file: the test's end as it says."""
+    def _ended(self, job: _Job, record: ExitRecord, events: list[LaunchEvent], now: float,
+               gone: bool = False) -> None:
+        """The job wrote its exit file: the test's end as it says. A job stopped by a signal
+        waits (up to EXIT_GRACE) for the batch system's word on why, for the comment."""
         if job.kill is not None:
             self._finish(job, *job.kill, events)
             return
         comment = None  # the job wrote the test's own comment
         if record.signal is not None:
-            word = job.word if job.word not in (None, *endings.ALIVE) else self._word_now(job)
+            word = job.word
+            if endings.is_alive(word) or (word is None and not gone):
+                if job.gone_since is None:
+                    job.gone_since = now
+                if now - job.gone_since < EXIT_GRACE:
+                    self._next_status = min(self._next_status, now + self.limits.poll_min)
+                    return
             comment = (endings.ending(self.system.name, job.job_id or "?", word).comment
                        if word is not None and not endings.is_alive(word) else record.comment)
         state, status = record.state, record.status
@@ -387,12 +395,6 @@ class BatchLauncher:
             if waived is not None:
                 status, comment = waived
         self._finish(job, state, status, comment, events)
-
-    def _word_now(self, job: _Job) -> str | None:
-        try:
-            return self.system.states([job.job_id], self.jobname or "").get(job.job_id or "")
-        except (SubmitError, OSError):
-            return None
 
     def _no_exit_file(self, job: _Job, word: str | None, events: list[LaunchEvent]) -> None:
         if job.kill is not None:
