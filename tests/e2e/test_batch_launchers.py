@@ -279,3 +279,18 @@ def test_an_lsf_job_killed_behind_megatests_back_ends_killed_with_lsfs_word(make
     comment = area.rows(TARGET, "k")[0]["comment"]
     assert comment.startswith(f"bsub job {read_job_id(str(run_dir))} "), comment
     assert json.loads((run_dir / EXIT_FILE).read_text())["signal"] == signal.SIGTERM
+
+
+def test_a_cancelled_bundle_ends_all_its_tests_killed_and_starts_no_more(make_area, slurm):
+    area = with_launcher(make_area("batch"), LAUNCHERS["slurm-bundles"])
+    runner = area.start("runs", "start", "--target", TARGET, "--runname", "b",
+                        "--testpatt", "slow")
+    wait_for(lambda: len(area.ran()) == 1)  # the bundle's first test runs, held
+    job = read_job_id(str(area.root / "runs" / TARGET / "b" / "slow" / "1"))
+    assert {read_job_id(str(area.root / "runs" / TARGET / "b" / "slow" / n))
+            for n in ("2", "3")} == {job}  # one array task for the three
+    subprocess.run(["scancel", job], check=True)
+    out, _ = runner.communicate(timeout=120)
+    table = area.table(TARGET, "b")
+    assert {table[f"slow/{n}"] for n in ("1", "2", "3")} == {("KILLED", "KILLED")}, out
+    assert len(area.ran()) == 1  # the others never started
