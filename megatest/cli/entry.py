@@ -93,6 +93,11 @@ def _dispatch(args: list[str]) -> int:
         legacy_action = action_of(args)
         args = translate(args)
         _say_translation(args)
+    if args[:2] == ["test", "execute"] and "--help" not in args:
+        # what a batch job runs on its node, hundreds at once: no Typer
+        from megatest.engine.execute import main as execute_main
+
+        return execute_main(args[2:])
     if args[:2] == ["query", "config"] or args[2:4] == ["query", "config"]:
         # Called from inside tests (`-show-config -section S -var V`): skip Typer.
         from megatest.cli.query_config import fast_main

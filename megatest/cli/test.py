@@ -122,3 +122,18 @@ def comment(text: Annotated[str, typer.Argument(help="The comment.")]) -> None:
 def summarize_items() -> None:
     """Write the parent test's items summary page."""
     _run("summarize-items")
+
+
+@app.command("execute")
+def execute(
+    job: Annotated[list[str], typer.Option(
+        "--job", "--cmdinfo",
+        help="The job file a launcher wrote in the test's run directory (several: a bundle, "
+             "run one after the other).")],
+    comment: Annotated[str | None, typer.Option("--comment", "-m", hidden=True)] = None,
+) -> None:
+    """Run one test on this node, as a batch job does: its steps in its prepared work area,
+    reported to the area's server or db; the exit file the launcher trusts is written last."""
+    from megatest.engine.execute import execute as run_job
+
+    raise typer.Exit(run_job(job))

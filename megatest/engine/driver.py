@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from megatest.engine.clock import SYSTEM_CLOCK, Clock
@@ -95,8 +95,9 @@ def run_in_store(
             events.subscribe(listener)
         selector = Selector()
         reporter = StoreReporter(store, run_id, events, clock=clock.monotonic)
-        launcher = registry.create(launcher_line,
-                                   LauncherContext(reporter, selector, clock.monotonic))
+        launcher = registry.create(launcher_line, LauncherContext(
+            reporter, selector, clock.monotonic, section=_config_section(area),
+            line_for=lambda test: area.config.launcher_for(test.test_name, test.item_path)))
         try:
             session = open_session(area, request, store, run_id, launcher, events, out)
             if session is None:
@@ -127,6 +128,15 @@ def _bring_up_server(area: Area, given: bool | None) -> None:
     except (OSError, MegatestError) as exc:
         print(f"megatest: warning: no server started for {area.toppath}: {exc}; the tests "
               "write to the database directly", file=sys.stderr)
+
+
+def _config_section(area: Area) -> Callable[[str], dict[str, str]]:
+    """A megatest.config section by name, its text values (a launcher's options)."""
+
+    def section(name: str) -> dict[str, str]:
+        return {k: v for k, v in area.config.raw.section(name).items() if isinstance(v, str)}
+
+    return section
 
 
 def launcher_of(area: Area) -> str | None:

@@ -112,6 +112,10 @@ class LauncherContext(NamedTuple):
     selector: Selector  # the runner's: wait in it, register own fds in it
     clock: Callable[[], float] = time.monotonic
     words: tuple[str, ...] = ()  # the launcher line after its name (`bsub -q x` -> -q x)
+    # a megatest.config section by name (a batch launcher's options: `[slurm]`, ...)
+    section: Callable[[str], Mapping[str, str]] = lambda _name: {}
+    # a test's own launcher line when `[launchers]` patterns choose one, else None
+    line_for: Callable[[TestRef], str | None] = lambda _test: None
 
 
 class Launcher(Protocol):

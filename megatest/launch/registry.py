@@ -22,6 +22,11 @@ LOCAL = "local"
 # name -> "module:callable" or the factory itself
 _ENTRIES: dict[str, str | Factory] = {
     LOCAL: "megatest.launch.local:LocalLauncher.from_context",
+    "slurm": "megatest.launch.slurm:from_context",
+    "bsub": "megatest.launch.template:lsf",
+    "qsub": "megatest.launch.template:pbs",
+    "srun": "megatest.launch.template:srun",
+    "template": "megatest.launch.template:generic",
 }
 # Words of existing areas' launcher lines that ran each test in the background on the
 # runner's own host: the local launcher does exactly that.

@@ -297,6 +297,28 @@ helper_wrote() {
         : >"$out"; echo "$2 is missing or lacks '$3'" >"$err"; bad "$1"; fi
 }
 
+section_batch() {
+    # a batch job runs `$MT_MEGATEST test execute` on its node: with the binary, no Python.
+    # A blocking template launcher that runs the job script here stands in for the batch
+    # system (the real ones are tested by the suite).
+    batch=$work/batch-area
+    rm -rf "$batch"
+    cp -R "$area" "$batch"
+    rm -rf "$batch/.db" "$batch/links" "$batch/runs" "$batch/lt" "$batch/.meta"
+    mkdir "$batch/runs"
+    sed -i "s|$area|$batch|g" "$batch/megatest.config"
+    printf '\n[jobtools]\nlauncher template\n\n[template]\nsubmit sh {script}\nsync yes\n' \
+        >>"$batch/megatest.config"
+    expect "a batch job runs the test through the binary's test execute" "" --area "$batch" \
+        runs start --target "$target" --runname dist3 --testpatt %
+    if ls "$batch"/runs/*/*/dist3/*/.megatest-job-exit >/dev/null 2>&1 ||
+        ls "$batch"/runs/*/*/*/dist3/*/.megatest-job-exit >/dev/null 2>&1; then
+        ok "the jobs wrote their exit files"
+    else
+        : >"$out"; find "$batch/runs" -maxdepth 6 >"$err"; bad "the jobs wrote their exit files"
+    fi
+}
+
 section_help_only() {
     expect "$1 --help" "^Usage:" "$1" --help
 }
@@ -310,7 +332,7 @@ for section in query db runs test util server dashboard; do
     case "$section" in
         query) section_query ;;
         db) section_db ;;
-        runs) section_runs; section_helpers ;;
+        runs) section_runs; section_helpers; section_batch ;;
         server) section_server ;;
         *) section_help_only "$section" ;;
     esac

@@ -49,10 +49,10 @@ def test_show_config_with_start_dir(megatest):
     assert (res.returncode, res.stdout) == (0, "demo\n")
 
 
-def test_legacy_actions_of_sections_still_to_come_say_so(megatest):
-    # -execute (remote test start) maps to a command this version does not have:
-    # one line naming the flag, not a usage dump about `megatest test`
-    for flag in ("-execute",):
-        res = megatest(flag, cwd=DEMO)
-        assert res.returncode == 2
-        assert res.stderr == f"megatest: error: {flag} is not supported by this version of megatest yet\n"
+def test_legacy_execute_without_its_job_says_what_it_needs(megatest):
+    # -execute (what a batch job runs on its node) is `test execute`: one line, not a usage
+    # dump about `megatest test`
+    res = megatest("-execute", cwd=DEMO)
+    assert res.returncode == 2
+    assert res.stderr == ("megatest: error: test execute needs --job FILE (the job file a "
+                          "launcher wrote)\n")

@@ -19,10 +19,10 @@ def test_an_area_launching_with_nbfake_runs_its_tests_here(make_area):
 
 def test_an_unknown_launcher_is_one_line_and_exit_2_with_nothing_run(make_area):
     area = make_area("exclusive")
-    _with_launcher(area, "bsub -q normal -o $MT_TEST_RUN_DIR/lsf.log")
+    _with_launcher(area, "sleeprunner -q normal -o $MT_TEST_RUN_DIR/lsf.log")
     proc = area.mt("runs", "start", "--target", "ubuntu/v1", "--runname", "r", check=2)
     lines = (proc.stdout + proc.stderr).strip().splitlines()
     assert len(lines) == 1, lines
-    assert "[jobtools] launcher: unknown launcher 'bsub'" in lines[0]
-    assert "known launchers: local (also nbfake, nbfind, nohup)" in lines[0]
+    assert "[jobtools] launcher: unknown launcher 'sleeprunner'" in lines[0]
+    assert "known launchers: bsub, local (also nbfake, nbfind, nohup), qsub" in lines[0]
     assert not (area.root / ".db").exists()  # refused before the run was registered

@@ -235,11 +235,11 @@ def test_a_second_run_of_a_passed_run_runs_nothing(tmp_path, script):
 
 
 def test_an_unknown_launcher_is_one_line_naming_the_known_ones(tmp_path, script):
-    root = make_area(tmp_path, {"one": ""}, launcher="bsub -q normal")
+    root = make_area(tmp_path, {"one": ""}, launcher="sleeprunner -q normal")
     with pytest.raises(UsageError) as err:
         run(root, script)
     message = err.value.one_line()
-    assert "unknown launcher 'bsub'" in message
+    assert "unknown launcher 'sleeprunner'" in message
     assert "local (also nbfake, nbfind, nohup)" in message and "fake" in message
     assert err.value.exit_code == 2
 

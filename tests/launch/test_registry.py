@@ -30,7 +30,8 @@ def test_the_other_words_go_to_the_launcher_as_the_shell_splits_them():
 
 def test_an_unknown_or_unreadable_line_is_a_usage_error_naming_it():
     with pytest.raises(UsageError, match=r"unknown launcher 'sleeprunner'; known launchers: "
-                                         r"local \(also nbfake, nbfind, nohup\)"):
+                                         r"bsub, local \(also nbfake, nbfind, nohup\), qsub, "
+                                         r"slurm, srun, template"):
         registry.parse("sleeprunner")
     with pytest.raises(UsageError, match=r"\[host-types\] remote 'bsub \"-q': "):
         registry.parse('bsub "-q', where="[host-types] remote")

@@ -1,0 +1,132 @@
+"""The Slurm launcher: `[jobtools] launcher slurm`, options in `[slurm]`.
+
+    [slurm]
+    partition   debug
+    account     myproject
+    sbatch-options --qos=normal --time=1:00:00
+    max-queued  1000          jobs submitted and not yet running (more wait in megatest)
+    submits-per-minute 120    sbatch calls
+    array-size  1000          tests per sbatch call (one array)
+    tests-per-job 1           tests one array task runs one after the other (cheap items)
+    poll-min 0.5  poll-max 10 the squeue interval's back-off, in seconds
+
+The tests a runner hands over together go out as ONE `sbatch --parsable --array` whose
+script picks each task's test from `$SLURM_ARRAY_TASK_ID` (the script is held by Slurm: no
+file per call). Every job of a run has the run's job name, so one `squeue --name` per poll
+tells the state of all of them, and a runner taking over finds them. Words after `slurm` on
+the launcher line (and on `[host-types]` lines a test is sent to) are more sbatch options.
+The engine of it all is megatest.launch.batch.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Collection, Hashable, Mapping, Sequence
+
+from megatest.errors import UsageError
+from megatest.executor.reporter import TestRef
+from megatest.launch import endings
+from megatest.launch.base import LauncherContext
+from megatest.launch.batch import BatchLauncher, Submission, SubmitError, limits_from, number
+from megatest.launch.commands import run_command
+
+# Slurm's job states (squeue %T) in the endings vocabulary; the failure words keep their names
+_STATES = {
+    "PENDING": endings.QUEUED, "CONFIGURING": endings.QUEUED, "REQUEUED": endings.QUEUED,
+    "REQUEUE_HOLD": endings.QUEUED, "REQUEUE_FED": endings.QUEUED,
+    "RESV_DEL_HOLD": endings.QUEUED,
+    "RUNNING": endings.RUNNING, "COMPLETING": endings.RUNNING, "SUSPENDED": endings.RUNNING,
+    "STAGE_OUT": endings.RUNNING, "SIGNALING": endings.RUNNING, "RESIZING": endings.RUNNING,
+    "STOPPED": endings.RUNNING,
+    "COMPLETED": endings.ENDED,
+}
+CANCEL_CHUNK = 500  # job ids per scancel call
+
+
+def slurm_word(state: str) -> str:
+    """Slurm's state word in the endings vocabulary (`CANCELLED by 0` -> CANCELLED)."""
+    word = state.split()[0].rstrip("+") if state.split() else state
+    return _STATES.get(word, word)
+
+
+class SlurmSystem:
+    name = "slurm"
+
+    def __init__(self, options: Sequence[str] = (), tests_per_job: int = 1):
+        self.options = list(options)
+        self.tests_per_job = max(1, tests_per_job)
+
+    def group_key(self, sub: Submission) -> Hashable | None:
+        return sub.line  # the same sbatch options: one array
+
+    def submit(self, group: Sequence[Submission], jobname: str) -> list[str]:
+        extra = shlex.split(group[0].line) if group[0].line else []
+        bundles = [group[i:i + self.tests_per_job]
+                   for i in range(0, len(group), self.tests_per_job)]
+        argv = ["sbatch", "--parsable", f"--job-name={jobname}", f"--array=0-{len(bundles) - 1}",
+                "--output=/dev/null", "--error=/dev/null", *self.options, *extra]
+        out = run_command(argv, stdin=array_script(bundles))
+        job_id = out.strip().split(";")[0]
+        if not job_id.isdigit():
+            raise SubmitError(f"sbatch answered {out.strip()!r}, not a job id")
+        return [f"{job_id}_{index}" for index, bundle in enumerate(bundles) for _ in bundle]
+
+    def states(self, job_ids: Collection[str], jobname: str) -> dict[str, str]:
+        return self.run_jobs(jobname)
+
+    def run_jobs(self, jobname: str) -> dict[str, str]:
+        out = run_command(["squeue", "--noheader", "--array", "--states=all",
+                           f"--name={jobname}", "--format=%i %T"])
+        found = {}
+        for line in out.splitlines():
+            words = line.split(None, 1)
+            if len(words) == 2:
+                found[words[0]] = slurm_word(words[1])
+        return found
+
+    def cancel(self, job_ids: Sequence[str]) -> None:
+        for start in range(0, len(job_ids), CANCEL_CHUNK):
+            # ids that ended meanwhile make scancel say so and exit 1: the others are cancelled
+            run_command(["scancel", *job_ids[start:start + CANCEL_CHUNK]], ok_codes=(0, 1))
+
+
+def array_script(bundles: Sequence[Sequence[Submission]]) -> str:
+    """The array job's script: task N runs the N-th bundle's tests one after the other, in
+    the first one's run directory (each test's output goes to its own mt_launch.log)."""
+    lines = ["#!/bin/sh", "# megatest: one bundle of tests per array task",
+             'case "$SLURM_ARRAY_TASK_ID" in']
+    for index, bundle in enumerate(bundles):
+        first = bundle[0]
+        more = "".join(f" --job {shlex.quote(sub.job_file)}" for sub in bundle[1:])
+        lines.append(f"{index}) cd {shlex.quote(first.run_dir)} && exec {first.command}{more} "
+                     ">>mt_launch.log 2>&1 ;;")
+    lines += ["esac",
+              'echo "megatest: array task $SLURM_ARRAY_TASK_ID has no test here" >&2', "exit 1", ""]
+    return "\n".join(lines)
+
+
+def sbatch_options(section: Mapping[str, str]) -> list[str]:
+    options = []
+    if section.get("partition"):
+        options.append(f"--partition={section['partition']}")
+    if section.get("account"):
+        options.append(f"--account={section['account']}")
+    try:
+        options += shlex.split(section.get("sbatch-options", ""))
+    except ValueError as exc:
+        raise UsageError(f"[slurm] sbatch-options: {exc}") from None
+    return options
+
+
+def from_context(context: LauncherContext) -> BatchLauncher:
+    section = context.section("slurm")
+
+    def line_for(test: TestRef) -> str:
+        """The sbatch options of the test's own launcher line ([launchers]/[host-types]),
+        else those of the run's."""
+        words = shlex.split(context.line_for(test) or "")
+        return shlex.join(words[1:] if words[:1] == ["slurm"] else context.words)
+
+    per_job = int(number(section, "tests-per-job", int, "[slurm]")) if "tests-per-job" in section else 1
+    return BatchLauncher(SlurmSystem(sbatch_options(section), per_job), context.reporter, context,
+                         limits_from(section, "[slurm]"), line_for=line_for)

@@ -1,0 +1,124 @@
+"""The Slurm launcher against Slurm itself: 200 items whose step is `true`, run by
+`megatest runs start` with `[jobtools] launcher slurm`, against a plain `sbatch --array` of the
+same 200 commands on the same daemons (the floor: what Slurm alone takes to start and end them).
+
+Each is timed from the command's start to the end of its last job (megatest: the run's end,
+every result in the db; sbatch: squeue no longer lists the array). Goal: megatest / sbatch at
+most 1.3. Needs a Slurm that answers (`scripts/slurm/up.sh`); without one it says so and
+exits 0 having measured nothing.
+
+Usage: python scripts/bench/bench_slurm.py [--items N] [--rounds N]
+Exit status 1 when the goal is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+GOAL = 1.3
+MEGATEST = str(Path(sys.executable).with_name("megatest"))
+DEFAULT_CONF = "/tmp/megatest-slurm/slurm.conf"
+
+
+def slurm_env() -> dict[str, str] | None:
+    env = dict(os.environ)
+    env.setdefault("SLURM_CONF", DEFAULT_CONF)
+    if shutil.which("sbatch") is None or not os.path.exists(env["SLURM_CONF"]):
+        return None
+    try:
+        out = subprocess.run(["sinfo", "-h", "-o", "%T"], env=env, capture_output=True,
+                             text=True, timeout=20)
+    except subprocess.TimeoutExpired:
+        return None
+    return env if out.returncode == 0 and out.stdout.strip() else None
+
+
+def make_area(top: Path, items: int, per_job: int = 1) -> Path:
+    area = top / f"area{per_job}"
+    (area / "tests" / "t").mkdir(parents=True)
+    (area / "runs").mkdir()
+    (area / "megatest.config").write_text(
+        "[fields]\nSYSTEM TEXT\n\n[setup]\n"
+        f"max_concurrent_jobs {items}\nlinktree #{{getenv MT_RUN_AREA_HOME}}/lt\n\n"
+        "[disks]\ndisk0 #{getenv MT_RUN_AREA_HOME}/runs\n\n[jobtools]\nlauncher slurm\n\n"
+        f"[slurm]\ntests-per-job {per_job}\n")
+    (area / "runconfigs.config").write_text("[default]\n")
+    (area / "tests" / "t" / "testconfig").write_text(
+        f"[items]\nN {' '.join(str(i) for i in range(items))}\n\n[ezsteps]\nstep true\n")
+    return area
+
+
+def time_megatest(area: Path, env: dict[str, str], runname: str) -> float:
+    start = time.monotonic()
+    proc = subprocess.run([MEGATEST, "runs", "start", "--target", "bench", "--runname", runname,
+                           "--quiet"], cwd=area, env=env, capture_output=True, text=True)
+    wall = time.monotonic() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"bench_slurm: megatest run failed: {proc.stdout}{proc.stderr}")
+    rows = json.loads(subprocess.run(
+        [MEGATEST, "query", "tests", "--target", "bench", "--runname", runname, "--format",
+         "json"], cwd=area, env=env, capture_output=True, text=True, check=True).stdout)
+    passed = sum(1 for r in rows if r["item"] and (r["state"], r["status"]) == ("COMPLETED", "PASS"))
+    if passed != len(rows) - 1:
+        raise SystemExit(f"bench_slurm: {len(rows) - 1 - passed} items did not pass")
+    return wall
+
+
+def time_sbatch(top: Path, env: dict[str, str], items: int, name: str) -> float:
+    script = top / "plain.sh"
+    cases = "\n".join(f"{i}) true ;;" for i in range(items))
+    script.write_text(f'#!/bin/sh\ncase "$SLURM_ARRAY_TASK_ID" in\n{cases}\nesac\n')
+    start = time.monotonic()
+    job = subprocess.run(["sbatch", "--parsable", f"--job-name={name}", f"--array=0-{items - 1}",
+                          "--output=/dev/null", str(script)], env=env, capture_output=True,
+                         text=True, check=True).stdout.strip().split(";")[0]
+    while subprocess.run(["squeue", "-h", "-j", job], env=env, capture_output=True,
+                         text=True).stdout.strip():
+        time.sleep(0.1)  # the floor's own poll: as often as megatest's shortest
+    return time.monotonic() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--items", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--tests-per-job", type=int, nargs="+", default=[1, 10],
+                        help="[slurm] tests-per-job values to measure (1: a task per item)")
+    args = parser.parse_args()
+    env = slurm_env()
+    if env is None:
+        print("bench_slurm: no Slurm answers here (start one with scripts/slurm/up.sh); "
+              "nothing measured")
+        return 0
+    best: dict[int, float] = {}
+    with tempfile.TemporaryDirectory(prefix="mt-bench-slurm-") as tmp:
+        top = Path(tmp)
+        areas = {n: make_area(top, args.items, n) for n in args.tests_per_job}
+        plain: list[float] = []
+        mt: dict[int, list[float]] = {n: [] for n in areas}
+        for round_ in range(args.rounds):
+            plain.append(time_sbatch(top, env, args.items, f"plain{round_}"))
+            line = f"round {round_ + 1}: sbatch --array {plain[-1]:.2f} s"
+            for n, area in areas.items():
+                mt[n].append(time_megatest(area, env, f"r{round_}"))
+                line += f", megatest tests-per-job {n} {mt[n][-1]:.2f} s"
+            print(line)
+        best = {n: min(times) for n, times in mt.items()}
+    floor = min(plain)
+    print(f"{args.items} items `true`: best sbatch --array of {args.items} commands {floor:.2f} s")
+    for n, wall in best.items():
+        print(f"  megatest, [slurm] tests-per-job {n}: {wall:.2f} s, megatest / sbatch = "
+              f"{wall / floor:.2f} (goal <= {GOAL})")
+    return 0 if min(best.values()) / floor <= GOAL else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
