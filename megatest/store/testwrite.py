@@ -98,6 +98,7 @@ class TestWriter:
             )
         self.conn = sqlite_conn.connect(self.path)
         self._batch_depth = 0
+        self._applying = False  # inside apply(): its calls need no savepoint of their own
         # an item's parent is rolled up from the kept counts, or by the scan on older dbs
         self._counted = item_counts.present(self.conn)
 
@@ -144,8 +145,11 @@ class TestWriter:
     def in_batch(self) -> bool:
         return self._batch_depth > 0
 
-    def _tx(self) -> _CallTx:
-        """One call's transaction: its own BEGIN IMMEDIATE, or a savepoint inside a batch."""
+    def _tx(self) -> _CallTx | _NoTx:
+        """One call's transaction: its own BEGIN IMMEDIATE, or a savepoint inside a batch;
+        nothing inside apply(), whose error leaves its whole batch block (rolled back)."""
+        if self._applying:
+            return _NoTx(self.conn)
         return _CallTx(self.conn, savepoint=self._batch_depth > 0)
 
     @contextmanager
@@ -224,6 +228,15 @@ class TestWriter:
         would (callers close the open patches of a test's items before queueing another write
         for any of them). A patch of a row that does not exist is a StoreError (the whole
         batch rolls back)."""
+        if not self.in_batch:
+            raise UsageError("TestWriter.apply must run inside writer.batch()")
+        self._applying = True
+        try:
+            self._apply(entries)
+        finally:
+            self._applying = False
+
+    def _apply(self, entries: Sequence[Any]) -> None:
         # the runner's batches only: a helper process (one write) never loads the write types
         from megatest.store.writes import (
             DataWrite,
@@ -234,8 +247,6 @@ class TestWriter:
             StepWrite,
         )
 
-        if not self.in_batch:
-            raise UsageError("TestWriter.apply must run inside writer.batch()")
         dirty: dict[str, RowPatch] = {}  # testname -> its last patched item
         # step rows touch no test row: written together (in their own order) before the next
         # other write and at the end
@@ -441,6 +452,21 @@ def _field_columns(fields: Mapping[str, Any]) -> dict[str, Any]:
     if unknown:
         raise UsageError(f"cannot set test field(s) {', '.join(sorted(unknown))}")
     return columns
+
+
+class _NoTx:
+    """A call inside apply(): the batch block around it is its transaction."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        return self.conn
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        return None
 
 
 class _CallTx:

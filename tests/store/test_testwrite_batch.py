@@ -96,6 +96,25 @@ def test_a_failed_call_caught_inside_the_batch_leaves_nothing_of_itself(store, r
     assert [s.stepname for s in store.get_steps(run_id, test_id)] == ["outer"]
 
 
+def test_an_apply_that_fails_inside_its_own_block_leaves_nothing_of_it(store, run_id, writer):
+    # the server writes each client's batch as apply() in a nested block of one transaction:
+    # a bad write undoes that batch's earlier writes, not the other batches'
+    from megatest.store.writes import DataWrite, StateWrite, StepWrite
+
+    test_id = store.register_tests(run_id, [("t", "")])[("t", "")]
+    with writer.batch():
+        with pytest.raises(StoreError, match="99999"), writer.batch():
+            writer.apply([StateWrite(test_id, "RUNNING", "WARN", "first"),
+                          StepWrite(test_id, "s", "start", "-"),
+                          DataWrite(test_id, [{"variable": "v", "value": "1"}]),
+                          StateWrite(99999, "RUNNING", "n/a", None)])
+        writer.apply([StateWrite(test_id, "COMPLETED", "PASS", None)])
+    rec = store.get_test(run_id, test_id)
+    assert (rec.state, rec.status, rec.comment) == ("COMPLETED", "PASS", "")
+    assert store.get_steps(run_id, test_id) == []
+    assert store.get_test_data(run_id, test_id) == []
+
+
 HELPER = textwrap.dedent("""
     import sys
     from megatest.store.testwrite import TestWriter
