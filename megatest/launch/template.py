@@ -18,8 +18,8 @@ a `[template]` section:
     jobs    bjobs -noheader -o "jobid stat" -J {jobname}   a run's jobs (runner taking over)
     sync    no                                  yes: submit blocks until the job ended
 
-Placeholders: {launcher} (the launcher line, as written), {script}, {jobname}, {rundir},
-{test}, {item}, {jobids}; every substituted value is shell-quoted. State words map onto
+Fields a template names in braces: {launcher} (the launcher line, as written), {script},
+{jobname}, {rundir}, {test}, {item}, {jobids}; every substituted value is shell-quoted. State words map onto
 QUEUED, RUNNING, ENDED or a failure word (CANCELLED, TIMEOUT, NODE_FAIL, OUT_OF_MEMORY,
 FAILED, ...: megatest.launch.endings). With `sync` (`bsub -K`, `qsub -sync y`, `srun`) the
 submit command runs as a child of the runner, whose end is the job's; cancelling kills it.
@@ -43,7 +43,7 @@ from megatest.launch.batch import BatchLauncher, Submission, SubmitError, limits
 from megatest.launch.commands import run_command
 
 SCRIPT_NAME = ".megatest-job.sh"
-_PLACEHOLDER = re.compile(r"\{(launcher|script|jobname|rundir|test|item|jobids)\}")
+_FIELD = re.compile(r"\{(launcher|script|jobname|rundir|test|item|jobids)\}")
 _DEFAULT_LINE = r"^\s*(?P<id>\S+)\s+(?P<state>\S+)"
 
 
@@ -81,7 +81,7 @@ PRESETS: dict[str, Template] = {
 
 
 def substitute(text: str, values: Mapping[str, str | Sequence[str]]) -> str:
-    """`text` with its placeholders filled: values shell-quoted (a list: each word quoted,
+    """`text` with its {field}s filled: values shell-quoted (a list: each word quoted,
     space-separated); {launcher} as written (it is the area's own shell text)."""
 
     def fill(m: re.Match[str]) -> str:
@@ -95,7 +95,7 @@ def substitute(text: str, values: Mapping[str, str | Sequence[str]]) -> str:
             return shlex.quote(value)
         return " ".join(shlex.quote(v) for v in value)
 
-    return _PLACEHOLDER.sub(fill, text)
+    return _FIELD.sub(fill, text)
 
 
 def parse_states(text: str, where: str) -> dict[str, str]:

@@ -71,13 +71,11 @@ def is_this_machine(host: str) -> bool:
 def server_command(area: Path, itype: str, host: str | None) -> list[str]:
     """The argv that starts the area's server: here in the foreground (the double fork has
     detached it already), or on `host` through ssh, where `server start` detaches itself."""
-    from megatest.selfpath import megatest_command
-
-    args = [*megatest_command(), "server", "start", "--area", str(area), "--type", itype]
     if host is None:
-        return [*args, "--foreground"]
+        return client.server_argv(area, itype)
     # ssh hands its words to the remote shell: one quoted string, so no value is split there
-    return ["ssh", "-n", "-o", "BatchMode=yes", host, shlex.join(args)]
+    return ["ssh", "-n", "-o", "BatchMode=yes", host,
+            shlex.join(client.server_argv(area, itype, foreground=False))]
 
 
 def bring_up(area: Path, itype: str = "runner", configured_host: str | None = None) -> bool:
@@ -95,9 +93,7 @@ def spawn_detached(command: list[str], area: Path) -> None:
     `<area>/logs/server.log`; returns once the intermediate child has exited."""
     import subprocess
 
-    logs = area / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    log_fd = os.open(logs / "server.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    log_fd = client.open_server_log(area)
     try:
         pid = os.fork()
         if pid == 0:  # the intermediate child: start the server, then leave it to init

@@ -73,26 +73,43 @@ def find_server(area: str | os.PathLike, now: float | None = None) -> Found | No
     return None
 
 
+def server_argv(area: str | os.PathLike, itype: str, *, foreground: bool = True,
+                bind: str | None = None, idle_timeout: float | None = None) -> list[str]:
+    """The command line that starts the area's server with this process's own program."""
+    from megatest.selfpath import megatest_command
+
+    args = [*megatest_command(), "server", "start", "--area", os.fspath(area), "--type", itype]
+    if foreground:
+        args.append("--foreground")
+    if bind is not None:
+        args += ["--bind", bind]
+    if idle_timeout is not None:
+        args += ["--idle-timeout", str(idle_timeout)]
+    return args
+
+
+def open_server_log(area: str | os.PathLike) -> int:
+    """`<area>/logs/server.log` opened for appending (made when missing): where a detached
+    server's output goes."""
+    logs = os.path.join(os.fspath(area), "logs")
+    os.makedirs(logs, exist_ok=True)
+    return os.open(os.path.join(logs, "server.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                   0o644)
+
+
 def spawn_server(area: str | os.PathLike, itype: str = "other", bind: str | None = None,
                  idle_timeout: float | None = None) -> subprocess.Popen:
     """Start `megatest server start --foreground` in its own session, detached from this
     process's terminal and signals; what it says goes to `<area>/logs/server.log`."""
     import subprocess
 
-    area = os.fspath(area)
-    from megatest.selfpath import megatest_command
-
-    args = [*megatest_command(), "server", "start", "--foreground", "--area", area,
-            "--type", itype]
-    if bind is not None:
-        args += ["--bind", bind]
-    if idle_timeout is not None:
-        args += ["--idle-timeout", str(idle_timeout)]
-    logs = os.path.join(area, "logs")
-    os.makedirs(logs, exist_ok=True)
-    with open(os.path.join(logs, "server.log"), "ab") as log:
-        return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+    log = open_server_log(area)
+    try:
+        return subprocess.Popen(server_argv(area, itype, bind=bind, idle_timeout=idle_timeout),
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                 start_new_session=True, cwd=area)
+    finally:
+        os.close(log)
 
 
 def wait_for_packet(area: str | os.PathLike, pid: int, alive, wait: float = START_WAIT,
@@ -107,16 +124,3 @@ def wait_for_packet(area: str | os.PathLike, pid: int, alive, wait: float = STAR
         if not alive() or clock() >= deadline:
             return None
         sleep(POLL_EVERY)
-
-
-def start_if_none(area: str | os.PathLike, itype: str = "other", wait: float = START_WAIT,
-                  ) -> Found | None:
-    """The area's best server; when none answers, start one (detached) and look again once
-    its packet is there. None when it could not be had within `wait` seconds."""
-    found = find_server(area)
-    if found is not None:
-        return found
-    proc = spawn_server(area, itype)
-    if wait_for_packet(area, proc.pid, lambda: proc.poll() is None, wait) is None:
-        return None
-    return find_server(area)

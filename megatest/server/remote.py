@@ -40,12 +40,6 @@ def open_remote_writer(area: str | os.PathLike, run_id: int, *,
     """A writer through the area's server when a live packet is there, else None (write
     directly). No ping first: the first batch is one, and a server that does not answer it
     passes the batch to the next. An area without a server costs one listdir."""
-    try:
-        names = os.listdir(packets.meta_dir(area))
-    except OSError:
-        return None
-    if not any(name.endswith(packets.SUFFIX) for name in names):
-        return None
     found = client.candidates(area)
     if not found:
         return None

@@ -30,6 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from gate import run_gated, wait_at_gate  # noqa: E402 (beside this script)
+
 MEGATEST = str(Path(sys.executable).with_name("megatest"))
 CYCLE = [("REMOTEHOSTSTART", "n/a"), ("RUNNING", "n/a"), ("RUNNING", "WARN"),
          ("COMPLETED", "PASS")]
@@ -57,9 +59,7 @@ def worker(area: str, run_id: int, test_id: int, n: int, path: str, go: str) -> 
         from megatest.store import open_run_writer
 
         writer = open_run_writer(area, run_id)
-    Path(f"{go}.ready.{test_id}").touch()
-    while not Path(go).exists():
-        time.sleep(0.005)
+    wait_at_gate(go, str(test_id))
     ok = errors = 0
     for i in range(n):
         state, status = CYCLE[i % len(CYCLE)] if i < n - 1 else CYCLE[-1]
@@ -113,24 +113,9 @@ def run_writers(base: Path, writers: int, changes: int, path: str) -> dict:
     area, run_id, ids = make_area(base, writers)
     server = start_server(area) if path != "direct" else None
     try:
-        go = str(area / "go")
-        children = [subprocess.Popen([sys.executable, __file__, "--worker", str(area),
-                                      str(run_id), str(test_id), str(changes), path, go],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                    for test_id in ids]
-        while len(list(area.glob("go.ready.*"))) < writers:
-            if any(c.poll() not in (None, 0) for c in children):
-                break
-            time.sleep(0.01)
-        t0 = time.monotonic()
-        Path(go).touch()
-        results = []
-        for c in children:
-            out, err = c.communicate()
-            if c.returncode != 0:
-                raise SystemExit(f"[{path}] worker failed: {err.strip().splitlines()[-1:]}")
-            results.append(json.loads(out.strip().splitlines()[-1]))
-        elapsed = time.monotonic() - t0
+        results, elapsed = run_gated(
+            __file__, [[str(area), str(run_id), str(test_id), str(changes), path]
+                       for test_id in ids], area / "go", label=path)
     finally:
         stop_server(server)
     ok = sum(r["ok"] for r in results)

@@ -28,6 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from gate import run_gated, wait_at_gate  # noqa: E402 (beside this script)
+
 CYCLE = [("REMOTEHOSTSTART", "n/a"), ("RUNNING", "n/a"), ("RUNNING", "WARN"),
          ("COMPLETED", "PASS")]
 AUDIT = ("CREATE TRIGGER bench_audit AFTER UPDATE OF state ON tests WHEN new.item_path != '' "
@@ -48,9 +50,7 @@ def worker(area: str, run_id: int, test_id: int, n: int, path: str, go: str) -> 
         s = open_store(area)
         change = s.set_test_state_status
         change_args = (run_id,)
-    Path(f"{go}.ready.{test_id}").touch()
-    while not Path(go).exists():
-        time.sleep(0.005)
+    wait_at_gate(go, str(test_id))
     ok = errors = locked = 0
     for i in range(n):
         state, status = CYCLE[i % len(CYCLE)] if i < n - 1 else CYCLE[-1]
@@ -79,26 +79,8 @@ def setup(base: Path, procs: int) -> tuple[Path, int, list[int]]:
 
 def run_writers(base: Path, procs: int, changes: int, path: str) -> dict:
     area, run_id, items = setup(base, procs)
-    go = str(area / "go")
-    children = [
-        subprocess.Popen([sys.executable, __file__, "--worker", str(area), str(run_id),
-                          str(test_id), str(changes), path, go],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for test_id in items
-    ]
-    while len(list(area.glob("go.ready.*"))) < procs:
-        if any(c.poll() not in (None, 0) for c in children):
-            break
-        time.sleep(0.01)
-    t0 = time.monotonic()
-    Path(go).touch()
-    results = []
-    for c in children:
-        out, err = c.communicate()
-        if c.returncode != 0:
-            raise SystemExit(f"worker failed: {err.strip().splitlines()[-1:]}")
-        results.append(json.loads(out.strip().splitlines()[-1]))
-    elapsed = time.monotonic() - t0
+    results, elapsed = run_gated(__file__, [[str(area), str(run_id), str(test_id), str(changes),
+                                             path] for test_id in items], area / "go")
     conn = sqlite3.connect(area / ".db" / f"{run_id}.db")
     audit = dict(conn.execute("SELECT test_id, count(*) FROM test_rundat GROUP BY test_id"))
     parent = conn.execute("SELECT state, status FROM tests WHERE item_path=''").fetchone()

@@ -16,15 +16,18 @@ MEGATEST = str(Path(sys.executable).with_name("megatest"))
 BOUND = 30.0  # seconds: a safety net for polls, never a measured duration
 
 
-def wait_until(predicate) -> bool:
-    """Poll `predicate` until it holds (True) or BOUND seconds pass (False): for what a
-    process does on its own (a server exits, removes its packet); nothing is timed."""
-    deadline = time.monotonic() + BOUND
-    while not predicate():
+def wait_for(predicate, timeout: float = BOUND, interval: float = 0.2):
+    """Poll `predicate` until it returns something true, and return that: for what a process
+    does on its own (a server exits, a job ends). The bound only turns a hang into a
+    failure; nothing is timed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
         if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
+            raise AssertionError("condition not reached in time")
+        time.sleep(interval)
 
 
 class AreaRunner:

@@ -10,28 +10,18 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from megatest.launch.jobfile import EXIT_FILE, JOB_FILE, read_job_id
+from tests.e2e.conftest import wait_for
 
 TARGET = "x/y"
 FAKE_LSF = Path(__file__).resolve().parents[1] / "launch" / "fakelsf"
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "demo"
 DEFAULT_CONF = "/tmp/megatest-slurm/slurm.conf"
 
-
-def wait_for(predicate, timeout: float = 90.0, interval: float = 0.2):
-    """Poll a condition; the bound only turns a hang into a failure."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not reached in time")
 
 
 def _slurm_conf() -> str | None:
@@ -75,7 +65,7 @@ def squeue(name_part: str) -> list[str]:
 
 def runner_pid(area) -> int:
     locks = list((area.root / ".db").glob("runner-*.lock"))
-    return int(wait_for(lambda: locks and locks[0].read_text().strip()))
+    return int(wait_for(lambda: locks and locks[0].read_text().strip(), timeout=90))
 
 
 def example_area(tmp_path, name: str):
@@ -158,7 +148,7 @@ def state_of(area, runname: str, test: str) -> str:
 def _start_long(area):
     runner = area.start("runs", "start", "--target", TARGET, "--runname", "k",
                         "--testpatt", "long")
-    wait_for(lambda: state_of(area, "k", "long") == "RUNNING")
+    wait_for(lambda: state_of(area, "k", "long") == "RUNNING", timeout=90)
     return runner
 
 
@@ -206,14 +196,14 @@ def test_a_new_runner_adopts_the_jobs_instead_of_submitting_them_again(kind, mak
     area = with_launcher(make_area("batch"), LAUNCHERS[kind])
     first = area.start("runs", "start", "--target", TARGET, "--runname", "a",
                        "--testpatt", "slow")
-    wait_for(lambda: len(area.ran()) == 3)  # every item's job runs, held
+    wait_for(lambda: len(area.ran()) == 3, timeout=90)  # every item's job runs, held
     slow = area.root / "runs" / TARGET / "a" / "slow"
     jobs = {n: read_job_id(str(slow / n)) for n in ("1", "2", "3")}
     os.kill(runner_pid(area), signal.SIGKILL)
     first.communicate(timeout=60)
     second = area.start("runs", "start", "--target", TARGET, "--runname", "a",
                         "--testpatt", "slow")
-    wait_for(lambda: runner_pid(area) and state_of(area, "a", "slow"))
+    wait_for(lambda: runner_pid(area) and state_of(area, "a", "slow"), timeout=90)
     (area.root / "go").touch()
     out, _ = second.communicate(timeout=120)
     assert second.returncode == 0, out
@@ -285,7 +275,7 @@ def test_a_cancelled_bundle_ends_all_its_tests_killed_and_starts_no_more(make_ar
     area = with_launcher(make_area("batch"), LAUNCHERS["slurm-bundles"])
     runner = area.start("runs", "start", "--target", TARGET, "--runname", "b",
                         "--testpatt", "slow")
-    wait_for(lambda: len(area.ran()) == 1)  # the bundle's first test runs, held
+    wait_for(lambda: len(area.ran()) == 1, timeout=90)  # the bundle's first test runs, held
     job = read_job_id(str(area.root / "runs" / TARGET / "b" / "slow" / "1"))
     assert {read_job_id(str(area.root / "runs" / TARGET / "b" / "slow" / n))
             for n in ("2", "3")} == {job}  # one array task for the three

@@ -8,27 +8,17 @@ import errno
 import json
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import MEGATEST
+from tests.e2e.conftest import MEGATEST, wait_for
 
 TESTS = 4
 # each test logs its start outside the small disk, then waits for its go file
 STEP = ('echo "$MT_TEST_NAME" >> "$RAN_LOG"; '
         'until [ -e "$GATE/$MT_TEST_NAME" ]; do sleep 0.05; done')
 
-
-def wait_for(predicate, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
 
 
 @pytest.fixture
@@ -83,11 +73,11 @@ def test_a_full_disk_mid_run_loses_nothing_and_the_run_finishes_once_space_is_fr
         runner = subprocess.Popen([MEGATEST, "runs", "start", "--target", "a", "--runname", "r"],
                                   cwd=area, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        wait_for(lambda: ran_log.exists() and len(ran_log.read_text().split()) == TESTS)
+        wait_for(lambda: ran_log.exists() and len(ran_log.read_text().split()) == TESTS, timeout=60)
         fill(small_disk / "filler")
         for i in range(TESTS):  # every test ends while nothing can be written
             (gate / f"t{i}").touch()
-        wait_for(lambda: "no more tests start" in out_path.read_text())
+        wait_for(lambda: "no more tests start" in out_path.read_text(), timeout=60)
         (small_disk / "filler").unlink()  # space again
         assert runner.wait(timeout=120) == 0, out_path.read_text()
     finally:

@@ -5,19 +5,11 @@ from __future__ import annotations
 import collections
 import os
 import signal
-import time
+
+from tests.e2e.conftest import wait_for
 
 TARGET = "ubuntu/v1"
 
-
-def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not reached in time")
 
 
 # The resume area's tests log their start to ran.log, then `sleep 1`. Held instead: each

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from megatest.server import packets
-from tests.e2e.conftest import BOUND, wait_until
+from tests.e2e.conftest import BOUND, wait_for
 
 MEGATEST = str(Path(sys.executable).with_name("megatest"))
 
@@ -100,13 +100,13 @@ def test_list_ping_and_stop(area):
 def test_sigterm_removes_the_packet(area):
     _address, packet = _start(area)
     os.kill(packet.pid, signal.SIGTERM)
-    assert wait_until(lambda: not packets.pid_alive(packet.pid))
+    wait_for(lambda: not packets.pid_alive(packet.pid))
     assert not os.path.exists(packet.path)
 
 
 def test_idle_timeout_ends_the_server(area):
     _address, packet = _start(area, "--idle-timeout", "0.2")
-    assert wait_until(lambda: not packets.pid_alive(packet.pid))
+    wait_for(lambda: not packets.pid_alive(packet.pid))
     assert _packets(area.root) == []
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from megatest.server import client, packets
 from megatest.server.secret import read_secret
-from tests.e2e.conftest import wait_until
+from tests.e2e.conftest import wait_for
 
 ON = {**os.environ, "MEGATEST_SERVER_AUTOSTART": "yes"}
 
@@ -55,7 +55,7 @@ def test_a_run_brings_a_server_up_and_its_tests_report_through_it(served):
     served.mt("runs", "start", "--target", "ubuntu/v1", "--runname", "r2", env=ON, check=0)
     assert [p.pid for p in _live(served.root)] == [packet.pid]
     served.mt("server", "stop", check=0)
-    assert wait_until(lambda: not _live(served.root) and not packets.pid_alive(packet.pid))
+    wait_for(lambda: not _live(served.root) and not packets.pid_alive(packet.pid))
     assert not list((served.root / ".meta").glob("*.pkt"))
 
 
@@ -82,7 +82,7 @@ def test_a_homehost_elsewhere_is_reached_through_ssh(served, tmp_path):
     (served.root / ".homehost").write_text("farmhead.example.com\n")
     env = {**ON, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
     served.mt("runs", "start", "--target", "ubuntu/v1", "--runname", "r1", env=env, check=0)
-    assert wait_until(lambda: bool(_live(served.root)))
+    wait_for(lambda: bool(_live(served.root)))
     words = calls.read_text().splitlines()
     assert words[:4] == ["-n", "-o", "BatchMode=yes", "farmhead.example.com"]
     assert "server start" in words[4] and str(served.root) in words[4]
