@@ -95,11 +95,14 @@ def description() -> dict[str, Any]:
                                                     "401": _ERROR}}},
             "/runs/{run_id}/writes": {"post": {
                 "summary": "write a batch of a run's test writes; answered once committed",
-                "parameters": [run_id],
+                "parameters": [run_id, {
+                    "name": "X-Megatest-Area", "in": "header", "required": False,
+                    "description": "the writing client's area (real path); another area's: 409",
+                    "schema": {"type": "string"}}],
                 "requestBody": {"required": True, "content": json_of("#/components/schemas/Batch")},
                 "responses": {"200": {"description": "committed (written 0: a repeated batch)",
                                       "content": json_of("#/components/schemas/Written")},
-                              "400": _ERROR, "401": _ERROR, "503": _ERROR}}},
+                              "400": _ERROR, "401": _ERROR, "409": _ERROR, "503": _ERROR}}},
         },
         "components": {
             "securitySchemes": {"secret": {"type": "http", "scheme": "bearer",

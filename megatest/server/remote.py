@@ -59,6 +59,7 @@ class RemoteWriter:
         self._others = list(others)  # the next servers to try, best first
         self._conn: Connection | None = None
         self._secret: str | None = None
+        self._real_area = ""
         self._pending: list[dict] | None = None
         self._depth = 0
         self.direct_batches = 0  # batches written to the store because no server answered
@@ -158,7 +159,8 @@ class RemoteWriter:
                     raise UsageError(f"server {self.packet.address()}: {message}")
                 if status >= 500:
                     break  # the server is ours but cannot write: the store will say why
-                self._next_server()  # no answer, or not our server (401): the next one
+                # no answer, or not this area's server (401, 409: a copied .meta/): the next
+                self._next_server()
             else:
                 self._find_servers()
                 if self.packet is None:
@@ -191,11 +193,13 @@ class RemoteWriter:
 
         if self._conn is None:
             self._secret = read_secret(self.area)
+            self._real_area = os.path.realpath(self.area)
             self._conn = Connection(self.packet.host, self.packet.port, WRITE_TIMEOUT)
         try:
             status, payload = self._conn.request(
                 "POST", f"/runs/{self.run_id}/writes",
-                {"Authorization": f"Bearer {self._secret}", "Content-Type": "application/json"},
+                {"Authorization": f"Bearer {self._secret}", "Content-Type": "application/json",
+                 "X-Megatest-Area": self._real_area},
                 body)
         except ConnectionFailed:
             return 0, ""

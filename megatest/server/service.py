@@ -25,6 +25,7 @@ from megatest.server import packets, reads, wire
 from megatest.server.secret import ensure_secret
 from megatest.server.writers import Refused, RunWriters
 
+AREA_HEADER = "X-Megatest-Area"  # the writing client's area, real path
 MAX_BODY = 16 * 1024 * 1024  # bytes: a full batch of test data is far smaller
 _WRITES_PATH = re.compile(r"/runs/([0-9]{1,18})/writes")
 _TESTS_PATH = re.compile(r"/runs/([0-9]{1,18})/tests")
@@ -38,6 +39,7 @@ class ServerState:
     def __init__(self, area: Path, itype: str, secret: str, idle_timeout: float,
                  clock: Callable[[], float] = time.time) -> None:
         self.area, self.itype, self.secret = area, itype, secret
+        self.real_area = os.path.realpath(area)  # what a client's X-Megatest-Area must name
         self.idle_timeout = idle_timeout
         self.clock = clock
         self.started = clock()
@@ -163,6 +165,12 @@ class Handler(BaseHTTPRequestHandler):
         match = _WRITES_PATH.fullmatch(self.path)
         if match is None:
             self._refuse(HTTPStatus.METHOD_NOT_ALLOWED, f"no POST endpoint {self.path}")
+            return
+        claimed = self.headers.get(AREA_HEADER)
+        if claimed is not None and claimed != self.state.real_area:
+            # a copy of the area took this area's .meta/ (secret and packets) along: its
+            # writes must not land in this area's dbs
+            self._refuse(HTTPStatus.CONFLICT, f"this server serves {self.state.real_area}")
             return
         try:
             batch, writes = wire.decode_batch(self._json_body())

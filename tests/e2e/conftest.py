@@ -69,12 +69,21 @@ class AreaRunner:
         return log.read_text().split() if log.exists() else []
 
 
+# what running an area leaves in it (its dbs, its server's packets, logs, run folders): a test
+# copies the area as the repository has it, whatever ran there before (`make demo`)
+RUNTIME = shutil.ignore_patterns(".db", ".meta", "logs", "runs", "links", "lt")
+
+
+def copy_area(source: Path, dest: Path) -> Path:
+    """A fresh copy of the area `source` at `dest`, with an empty runs/ folder."""
+    shutil.copytree(source, dest, ignore=RUNTIME)
+    (dest / "runs").mkdir()
+    return dest
+
+
 @pytest.fixture
 def make_area(tmp_path):
     def make(name: str) -> AreaRunner:
-        dest = tmp_path / name
-        shutil.copytree(AREAS / name, dest)
-        (dest / "runs").mkdir(exist_ok=True)
-        return AreaRunner(dest)
+        return AreaRunner(copy_area(AREAS / name, tmp_path / name))
 
     return make

@@ -69,12 +69,9 @@ def runner_pid(area) -> int:
 
 
 def example_area(tmp_path, name: str):
-    from tests.e2e.conftest import AreaRunner
+    from tests.e2e.conftest import AreaRunner, copy_area
 
-    dest = tmp_path / name
-    shutil.copytree(EXAMPLE, dest)
-    (dest / "runs").mkdir(exist_ok=True)
-    return AreaRunner(dest)
+    return AreaRunner(copy_area(EXAMPLE, tmp_path / name))
 
 
 # -- every launcher, the same results ---------------------------------------------------------
@@ -106,13 +103,11 @@ def test_the_example_area_ends_as_it_does_locally(kind, tmp_path, request, fake_
 def test_the_batch_area_ends_as_it_does_locally(kind, tmp_path, request, fake_lsf):
     if kind != "lsf":
         request.getfixturevalue("slurm")
-    from tests.e2e.conftest import AREAS, AreaRunner
+    from tests.e2e.conftest import AREAS, AreaRunner, copy_area
 
     rows = {}
     for name in ("local", kind):
-        area = AreaRunner(tmp_path / name)
-        shutil.copytree(AREAS / "batch", area.root)
-        (area.root / "runs").mkdir()
+        area = AreaRunner(copy_area(AREAS / "batch", tmp_path / name))
         with_launcher(area, LAUNCHERS[name])
         area.mt("runs", "start", "--target", TARGET, "--runname", "r1", timeout=300, check=1)
         rows[name] = {(r["test"], r["item"]): (r["state"], r["status"], r["comment"])

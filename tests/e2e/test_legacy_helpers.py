@@ -14,14 +14,10 @@ TARGET, RUN = "ubuntu/v1", "r1"
 @pytest.fixture(scope="module")
 def legacy_run(tmp_path_factory):
     """The legacy area after one run (read-only for the tests below)."""
-    import shutil
 
-    from tests.e2e.conftest import AREAS, AreaRunner
+    from tests.e2e.conftest import AREAS, AreaRunner, copy_area
 
-    root = tmp_path_factory.mktemp("legacy") / "legacy"
-    shutil.copytree(AREAS / "legacy", root)
-    (root / "runs").mkdir()
-    area = AreaRunner(root)
+    area = AreaRunner(copy_area(AREAS / "legacy", tmp_path_factory.mktemp("legacy") / "legacy"))
     proc = area.mt("-run", "-target", TARGET, "-runname", RUN, "-debug", "2")
     assert proc.returncode == 1, proc.stdout + proc.stderr  # `broken` fails on purpose
     listing = json.loads(area.mt("query", "runs", "--tests", "--runname", RUN, "--format", "json",

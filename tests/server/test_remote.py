@@ -141,3 +141,22 @@ def test_a_packet_whose_server_does_not_answer_passes_the_batch_to_the_next(run_
         writer.add_test_data(build, [{"variable": "x", "value": "7"}])
         assert writer.packet.port == served.packet.port and writer.direct_batches == 0
     assert _data(run_area, build) == {"x": 7}
+
+
+def test_a_copy_of_the_area_writes_to_its_own_db_not_through_the_originals_server(
+        run_area, serve_area, tmp_path_factory):
+    import shutil
+
+    served = serve_area()
+    copy = tmp_path_factory.mktemp("copy") / "area"
+    shutil.copytree(run_area.root, copy)  # `cp -r` while the server runs: .meta/ comes along
+    build = run_area.ids[("build", "")]
+    with open_remote_writer(copy, run_area.run_id) as writer:
+        assert writer.packet.port == served.packet.port  # the copied packet is taken first
+        writer.add_test_data(build, [{"variable": "copied", "value": "1"}])
+        assert writer.direct_batches == 1
+    assert _data(run_area, build) == {}
+    from megatest.store import open_store
+
+    with open_store(copy, create=False) as store:
+        assert [d.variable for d in store.get_test_data(run_area.run_id, build)] == ["copied"]
