@@ -76,6 +76,7 @@ def run_in_store(
     started: float | None = None,
 ) -> RunOutcome:
     """Register (or find) the run in `store`, claim it, and run it to its end."""
+    from megatest.engine.history import PastDurations
     from megatest.engine.progress import Progress
     from megatest.engine.recorder import StoreReporter
     from megatest.engine.run_events import RunEvents
@@ -97,7 +98,8 @@ def run_in_store(
         reporter = StoreReporter(store, run_id, events, clock=clock.monotonic)
         launcher = registry.create(launcher_line, LauncherContext(
             reporter, selector, clock.monotonic, section=_config_section(area),
-            line_for=lambda test: area.config.launcher_for(test.test_name, test.item_path)))
+            line_for=lambda test: area.config.launcher_for(test.test_name, test.item_path),
+            expected=PastDurations(store, run_id, request.target).seconds))
         try:
             session = open_session(area, request, store, run_id, launcher, events, out)
             if session is None:

@@ -116,6 +116,9 @@ class LauncherContext(NamedTuple):
     section: Callable[[str], Mapping[str, str]] = lambda _name: {}
     # a test's own launcher line when `[launchers]` patterns choose one, else None
     line_for: Callable[[TestRef], str | None] = lambda _test: None
+    # how long the test took in recent earlier runs (seconds), None when they do not say:
+    # a batch launcher bundles the cheap ones (asked only by those that bundle)
+    expected: Callable[[TestRef], float | None] = lambda _test: None
 
 
 class Launcher(Protocol):

@@ -7,7 +7,11 @@
     max-queued  1000          jobs submitted and not yet running (more wait in megatest)
     submits-per-minute 120    sbatch calls
     array-size  1000          tests per sbatch call (one array)
-    tests-per-job 1           tests one array task runs one after the other (cheap items)
+    tests-per-job auto        tests one array task runs one after the other: auto (cheap
+                              tests by earlier runs' durations, megatest.launch.bundles) or N
+    bundle-seconds 60         auto: what one task's tests took together before, at most
+    slots       64            auto: tasks the run keeps at least (default: the CPUs of the
+                              partition, from one sinfo call)
     poll-min 0.5  poll-max 10 the squeue interval's back-off, in seconds
 
 The tests a runner hands over together go out as ONE `sbatch --parsable --array` whose
@@ -21,11 +25,12 @@ The engine of it all is megatest.launch.batch.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Collection, Hashable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 
+from megatest import verbosity
 from megatest.errors import UsageError
 from megatest.executor.reporter import TestRef
-from megatest.launch import endings
+from megatest.launch import bundles, endings
 from megatest.launch.base import LauncherContext
 from megatest.launch.batch import BatchLauncher, Submission, SubmitError, limits_from, number
 from megatest.launch.commands import run_command
@@ -52,24 +57,56 @@ def slurm_word(state: str) -> str:
 class SlurmSystem:
     name = "slurm"
 
-    def __init__(self, options: Sequence[str] = (), tests_per_job: int = 1):
+    def __init__(self, options: Sequence[str] = (), tests_per_job: int | None = 1, *,
+                 expected: Callable[[TestRef], float | None] = lambda _test: None,
+                 slots: int | None = None, bundle_seconds: float = bundles.DEFAULT_SECONDS,
+                 partition: str | None = None, say: Callable[[str], None] | None = None):
         self.options = list(options)
-        self.tests_per_job = max(1, tests_per_job)
+        # None: bundles planned from earlier runs' durations (megatest.launch.bundles)
+        self.tests_per_job = None if tests_per_job is None else max(1, tests_per_job)
+        self.expected = expected
+        self.slots = slots
+        self.bundle_seconds = bundle_seconds
+        self.partition = partition
+        self.say = say or (lambda text: verbosity.detail(2, text))
+        self._asked_slots = False
 
     def group_key(self, sub: Submission) -> Hashable | None:
         return sub.line  # the same sbatch options: one array
 
     def submit(self, group: Sequence[Submission], jobname: str) -> list[str]:
         extra = shlex.split(group[0].line) if group[0].line else []
-        bundles = [group[i:i + self.tests_per_job]
-                   for i in range(0, len(group), self.tests_per_job)]
-        argv = ["sbatch", "--parsable", f"--job-name={jobname}", f"--array=0-{len(bundles) - 1}",
+        plan = self.bundle(group, [*self.options, *extra])
+        argv = ["sbatch", "--parsable", f"--job-name={jobname}", f"--array=0-{len(plan) - 1}",
                 "--output=/dev/null", "--error=/dev/null", *self.options, *extra]
-        out = run_command(argv, stdin=array_script(bundles))
+        out = run_command(argv, stdin=array_script([[group[i] for i in b] for b in plan]))
         job_id = out.strip().split(";")[0]
         if not job_id.isdigit():
             raise SubmitError(f"sbatch answered {out.strip()!r}, not a job id")
-        return [f"{job_id}_{index}" for index, bundle in enumerate(bundles) for _ in bundle]
+        task_of = {position: index for index, bundle in enumerate(plan) for position in bundle}
+        return [f"{job_id}_{task_of[position]}" for position in range(len(group))]
+
+    def bundle(self, group: Sequence[Submission], options: Sequence[str]) -> list[list[int]]:
+        """The group's positions by array task."""
+        if self.tests_per_job is not None:
+            size = self.tests_per_job
+            return [list(range(i, min(i + size, len(group)))) for i in range(0, len(group), size)]
+        plan = bundles.plan(group, lambda sub: self.expected(sub.test), width=self.width(),
+                            seconds=self.bundle_seconds,
+                            time_limit=bundles.time_option(options))
+        if len(plan) < len(group):
+            tasks = f"{len(plan)} array task{'' if len(plan) == 1 else 's'}"
+            self.say(f"slurm: {len(group)} tests in {tasks} (cheap tests bundled by their "
+                     "earlier durations)")
+        return plan
+
+    def width(self) -> int | None:
+        """The slots a run keeps busy: `[slurm] slots`, else the partition's CPUs (asked
+        once; None when sinfo does not say, and nothing is bundled)."""
+        if self.slots is None and not self._asked_slots:
+            self._asked_slots = True
+            self.slots = partition_cpus(self.partition)
+        return self.slots
 
     def states(self, job_ids: Collection[str], jobname: str) -> dict[str, str]:
         return self.run_jobs(jobname)
@@ -88,6 +125,24 @@ class SlurmSystem:
         for start in range(0, len(job_ids), CANCEL_CHUNK):
             # ids that ended meanwhile make scancel say so and exit 1: the others are cancelled
             run_command(["scancel", *job_ids[start:start + CANCEL_CHUNK]], ok_codes=(0, 1))
+
+
+def partition_cpus(partition: str | None) -> int | None:
+    """The CPUs of the partition (all partitions when None), by `sinfo`; None when it
+    does not answer."""
+    argv = ["sinfo", "--noheader", "--format=%C"]
+    if partition:
+        argv.append(f"--partition={partition}")
+    try:
+        out = run_command(argv)
+    except SubmitError:
+        return None
+    total = 0
+    for line in out.split():  # allocated/idle/other/total, a line per partition
+        parts = line.split("/")
+        if len(parts) == 4 and parts[3].isdigit():
+            total += int(parts[3])
+    return total or None
 
 
 def array_script(bundles: Sequence[Sequence[Submission]]) -> str:
@@ -127,6 +182,14 @@ def from_context(context: LauncherContext) -> BatchLauncher:
         words = shlex.split(context.line_for(test) or "")
         return shlex.join(words[1:] if words[:1] == ["slurm"] else context.words)
 
-    per_job = int(number(section, "tests-per-job", int, "[slurm]")) if "tests-per-job" in section else 1
-    return BatchLauncher(SlurmSystem(sbatch_options(section), per_job), context.reporter, context,
-                         limits_from(section, "[slurm]"), line_for=line_for)
+    per_job = section.get("tests-per-job", "auto").strip()
+    system = SlurmSystem(
+        sbatch_options(section),
+        None if per_job == "auto" else int(number(section, "tests-per-job", int, "[slurm]")),
+        expected=context.expected,
+        slots=int(number(section, "slots", int, "[slurm]")) if "slots" in section else None,
+        bundle_seconds=(number(section, "bundle-seconds", float, "[slurm]")
+                        if "bundle-seconds" in section else bundles.DEFAULT_SECONDS),
+        partition=section.get("partition") or None)
+    return BatchLauncher(system, context.reporter, context, limits_from(section, "[slurm]"),
+                         line_for=line_for)

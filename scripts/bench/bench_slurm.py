@@ -7,7 +7,13 @@ every result in the db; sbatch: squeue no longer lists the array). Goal: megates
 most 1.3. Needs a Slurm that answers (`scripts/slurm/up.sh`); without one it says so and
 exits 0 having measured nothing.
 
-Usage: python scripts/bench/bench_slurm.py [--items N] [--rounds N]
+`[slurm] tests-per-job` is measured as given (`--tests-per-job auto 1`: the default, which
+bundles the tests earlier runs show to be cheap, and one task per test). Each setting has its
+own area, run once per round: with `auto` the first round is the area's first run (no
+history: a task per test) and the later rounds are reruns, the regression's usual case; both
+are reported, and the goal is judged on the best rerun of the default.
+
+Usage: python scripts/bench/bench_slurm.py [--items N] [--rounds N] [--tests-per-job ...]
 Exit status 1 when the goal is missed.
 """
 
@@ -41,7 +47,7 @@ def slurm_env() -> dict[str, str] | None:
     return env if out.returncode == 0 and out.stdout.strip() else None
 
 
-def make_area(top: Path, items: int, per_job: int = 1) -> Path:
+def make_area(top: Path, items: int, per_job: str = "auto") -> Path:
     area = top / f"area{per_job}"
     (area / "tests" / "t").mkdir(parents=True)
     (area / "runs").mkdir()
@@ -89,35 +95,41 @@ def time_sbatch(top: Path, env: dict[str, str], items: int, name: str) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--tests-per-job", type=int, nargs="+", default=[1, 10],
-                        help="[slurm] tests-per-job values to measure (1: a task per item)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--tests-per-job", nargs="+", default=["auto", "1"],
+                        help="[slurm] tests-per-job values to measure (auto: the default, "
+                             "1: a task per item)")
     args = parser.parse_args()
     env = slurm_env()
     if env is None:
         print("bench_slurm: no Slurm answers here (start one with scripts/slurm/up.sh); "
               "nothing measured")
         return 0
-    best: dict[int, float] = {}
+    if args.rounds < 2:
+        parser.error("--rounds must be at least 2 (the first run of an area, then reruns)")
     with tempfile.TemporaryDirectory(prefix="mt-bench-slurm-") as tmp:
         top = Path(tmp)
         areas = {n: make_area(top, args.items, n) for n in args.tests_per_job}
         plain: list[float] = []
-        mt: dict[int, list[float]] = {n: [] for n in areas}
+        mt: dict[str, list[float]] = {n: [] for n in areas}
         for round_ in range(args.rounds):
             plain.append(time_sbatch(top, env, args.items, f"plain{round_}"))
             line = f"round {round_ + 1}: sbatch --array {plain[-1]:.2f} s"
             for n, area in areas.items():
                 mt[n].append(time_megatest(area, env, f"r{round_}"))
                 line += f", megatest tests-per-job {n} {mt[n][-1]:.2f} s"
-            print(line)
-        best = {n: min(times) for n, times in mt.items()}
+            print(line, flush=True)
     floor = min(plain)
     print(f"{args.items} items `true`: best sbatch --array of {args.items} commands {floor:.2f} s")
-    for n, wall in best.items():
-        print(f"  megatest, [slurm] tests-per-job {n}: {wall:.2f} s, megatest / sbatch = "
-              f"{wall / floor:.2f} (goal <= {GOAL})")
-    return 0 if min(best.values()) / floor <= GOAL else 1
+    judged = None
+    for n, times in mt.items():
+        first, rerun = times[0], min(times[1:])
+        print(f"  megatest, [slurm] tests-per-job {n}: first run {first:.2f} s "
+              f"({first / floor:.2f}), best rerun {rerun:.2f} s ({rerun / floor:.2f}); "
+              f"megatest / sbatch, goal <= {GOAL}")
+        if judged is None or n == "auto":
+            judged = rerun / floor
+    return 0 if judged is not None and judged <= GOAL else 1
 
 
 if __name__ == "__main__":

@@ -279,3 +279,19 @@ def test_a_cancelled_bundle_ends_all_its_tests_killed_and_starts_no_more(make_ar
     table = area.table(TARGET, "b")
     assert {table[f"slow/{n}"] for n in ("1", "2", "3")} == {("KILLED", "KILLED")}, out
     assert len(area.ran()) == 1  # the others never started
+
+
+def test_a_rerun_bundles_the_tests_earlier_runs_show_to_be_cheap(make_area, slurm):
+    area = with_launcher(make_area("batch"), "launcher slurm\n\n[slurm]\nslots 1")
+    quick = {run: area.root / "runs" / TARGET / run / "quick" for run in ("first", "again")}
+    area.mt("runs", "start", "--target", TARGET, "--runname", "first", "--testpatt", "quick",
+            timeout=300)
+    first = {read_job_id(str(quick["first"] / n)) for n in "abc"}
+    assert len(first) == 3  # no history: a task per test
+    proc = area.mt("runs", "start", "--target", TARGET, "--runname", "again", "--testpatt",
+                   "quick", "-debug", "2", timeout=300)
+    assert len({read_job_id(str(quick["again"] / n)) for n in "abc"}) == 1
+    assert "slurm: 3 tests in 1 array task (" in proc.stderr
+    assert set(area.table(TARGET, "again").values()) == {("COMPLETED", "PASS")}
+    assert sorted(area.ran()) == ["quick/a", "quick/a", "quick/b", "quick/b", "quick/c",
+                                  "quick/c"]
