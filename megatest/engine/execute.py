@@ -37,22 +37,38 @@ _FIELD_NAMES = {"process_id": "pid"}
 
 
 class WriterReporter:
-    """The executor's Reporter over one RunWriter: each report is one write (one request
-    through a server), as the test helpers write."""
+    """The executor's Reporter over one RunWriter. Reports are held and sent together (one
+    request through a server, one transaction without) at the moments someone else may look:
+    before each process of the test starts (its helper calls must find the test as this
+    process left it), at each heartbeat, and at the end. A one-step test costs two
+    requests, not one per report."""
 
     def __init__(self, writer: Any, spec: JobSpec):  # a RunWriter that also takes heartbeats
         self.writer = writer
         self.spec = spec
         self.state: tuple[str, str] = ("LAUNCHED", "n/a")
+        self._held: list[Callable[[], None]] = []
+
+    def flush(self) -> None:
+        """Send what is held, as one batch."""
+        if not self._held:
+            return
+        held, self._held = self._held, []
+        with self.writer.batch():
+            for write in held:
+                write()
 
     def set_state_status(self, test: TestRef, state: str | None, status: str | None,
                          comment: str | None) -> None:
-        self.writer.set_state_status(self.spec.test_id, state, status, comment)
+        test_id = self.spec.test_id
+        self._held.append(lambda: self.writer.set_state_status(test_id, state, status, comment))
         self.state = (state or self.state[0], status or self.state[1])
 
     def step(self, test: TestRef, name: str, state: str, status: str, logfile: str,
              comment: str) -> None:
-        self.writer.add_step(self.spec.test_id, name, state, status, logfile, comment)
+        test_id = self.spec.test_id
+        self._held.append(
+            lambda: self.writer.add_step(test_id, name, state, status, logfile, comment))
 
     def set_values(self, test: TestRef, values: Mapping[str, object]) -> None:
         fields = {}
@@ -60,22 +76,28 @@ class WriterReporter:
             if name == "run_duration" and isinstance(value, float):
                 value = int(round(value))
             fields[_FIELD_NAMES.get(name, name)] = value
-        self.writer.update_fields(self.spec.test_id, **fields)
+        test_id = self.spec.test_id
+        self._held.append(lambda: self.writer.update_fields(test_id, **fields))
 
     def add_test_data(self, test: TestRef, rows: Sequence[object]) -> None:
         if rows:
-            self.writer.add_test_data(self.spec.test_id, [_data_row(r) for r in rows])
+            data = [_data_row(r) for r in rows]
+            test_id = self.spec.test_id
+            self._held.append(lambda: self.writer.add_test_data(test_id, data))
 
     def heartbeat(self, test: TestRef, beat: Heartbeat) -> None:
-        self.writer.heartbeat(self.spec.test_id,
-                              cpuload=beat.cpuload if beat.cpuload >= 0 else None,
-                              diskfree=beat.diskfree_kb if beat.diskfree_kb >= 0 else None)
+        test_id = self.spec.test_id
+        self._held.append(lambda: self.writer.heartbeat(
+            test_id, cpuload=beat.cpuload if beat.cpuload >= 0 else None,
+            diskfree=beat.diskfree_kb if beat.diskfree_kb >= 0 else None))
+        self.flush()
 
     def current_state_status(self, test: TestRef) -> tuple[str, str] | None:
         """What this process wrote last, unless the test wrote its own state (a helper left
         the mark): then the row, which its final status must not overwrite."""
         if not os.path.exists(os.path.join(self.spec.run_dir, SELF_STATUS_MARK)):
             return self.state
+        self.flush()
         from megatest.store import open_store
 
         with open_store(self.spec.area, create=False) as store:
@@ -148,8 +170,13 @@ def _run(spec: JobSpec, clock: Callable[[], float]) -> tuple[str, str, str | Non
                       steps=[StepSpec(*s) for s in spec.steps], runscript=spec.runscript,
                       test_src_dir=spec.test_src_dir, runtimelim=spec.runtimelim,
                       triggers=spec.triggers, steps_prepared=True, kill_grace=KILL_GRACE,
-                      clock=clock)
-        stopped_by = _drive(job, clock)
+                      clock=clock, before_spawn=reporter.flush)
+        try:
+            stopped_by = _drive(job, clock)
+        except BaseException:
+            with contextlib.suppress(Exception):  # what stopped it is the news, not this
+                reporter.flush()
+            raise
         assert job.result is not None
         state, status = job.result
         comment = None
@@ -160,6 +187,7 @@ def _run(spec: JobSpec, clock: Callable[[], float]) -> tuple[str, str, str | Non
                 # of it and failed the test before this process acted; it was a kill
                 state, status = "KILLED", "KILLED"
                 reporter.set_state_status(test, state, status, comment)
+        reporter.flush()  # before the exit file: the runner's word on the end comes last
         return state, status, comment, stopped_by
 
 

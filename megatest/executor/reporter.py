@@ -8,7 +8,6 @@ for callers that want to inspect a job's history.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -64,17 +63,18 @@ class Reporter(Protocol):
         """The row's state/status now: KILLREQ asks for a kill; None when unknown."""
 
 
-@dataclass
 class MemoryReporter:
-    """A Reporter that keeps everything in memory (tests, dry runs)."""
+    """A Reporter that keeps everything in memory (tests, dry runs). (A plain class: a
+    test's node process imports this module, and the dataclasses module costs it 10 ms.)"""
 
-    states: dict[TestRef, tuple[str, str]] = field(default_factory=dict)
-    comments: dict[TestRef, str] = field(default_factory=dict)
-    history: list[tuple[TestRef, str, str, str | None]] = field(default_factory=list)
-    steps: list[tuple[TestRef, str, str, str, str, str]] = field(default_factory=list)
-    values: dict[TestRef, dict[str, object]] = field(default_factory=dict)
-    test_data: dict[TestRef, list[TestDataRow]] = field(default_factory=dict)
-    heartbeats: list[tuple[TestRef, Heartbeat]] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.states: dict[TestRef, tuple[str, str]] = {}
+        self.comments: dict[TestRef, str] = {}
+        self.history: list[tuple[TestRef, str, str, str | None]] = []
+        self.steps: list[tuple[TestRef, str, str, str, str, str]] = []
+        self.values: dict[TestRef, dict[str, object]] = {}
+        self.test_data: dict[TestRef, list[TestDataRow]] = {}
+        self.heartbeats: list[tuple[TestRef, Heartbeat]] = []
 
     def set_state_status(
         self, test: TestRef, state: str | None, status: str | None, comment: str | None

@@ -20,6 +20,9 @@ import shlex
 import signal
 from collections.abc import Mapping
 
+# The test's launch log in its run directory: the runscript's output, triggers', a batch
+# job's (here, not in workarea, so that a step's process needs no work-area code)
+LAUNCH_LOG = "mt_launch.log"
 # Python ignores SIGPIPE and SIGXFSZ; a test's processes get the default dispositions back
 # (`yes | head -1` must end quietly, as it does from a terminal).
 _RESTORED_SIGNALS = tuple(

@@ -17,7 +17,6 @@ import shlex
 import signal
 import time
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from megatest.errors import ConfigError
@@ -32,7 +31,7 @@ from megatest.executor.events import (
     TestTimedOut,
 )
 from megatest.executor.reporter import Heartbeat, Reporter, TestRef
-from megatest.executor.spawn import plain_command, spawn_bash, spawn_direct
+from megatest.executor.spawn import LAUNCH_LOG, plain_command, spawn_bash, spawn_direct
 from megatest.executor.stepexit import (
     RUNSCRIPT_INDEX,
     StepRecord,
@@ -42,14 +41,19 @@ from megatest.executor.stepexit import (
     still_running,
 )
 from megatest.executor.triggers import fire_triggers
-from megatest.executor.waivers import WaiverHook
-from megatest.executor.workarea import LAUNCH_LOG
 from megatest.procstat import PGRP, STATE, stat_fields
 
 if TYPE_CHECKING:
     from megatest.executor.keeper import Witness
+    from megatest.executor.waivers import WaiverHook
 
 RUNNING_STATES = ("REMOTEHOSTSTART", "RUNNING")
+
+
+def _write_text(path: str, text: str) -> None:
+    # (open, not pathlib: a test's node process imports this module, pathlib costs it 5 ms)
+    with open(path, "w", encoding="utf-8", errors="surrogateescape") as fh:
+        fh.write(text)
 # How long an adopted step's end may wait for its keeper to write the exit code down
 KEEPER_GRACE = 5.0
 _STEP_PARAMS = re.compile(r"^\{[^}]*\}[ \t]*")
@@ -112,15 +116,14 @@ def write_step_files(run_dir: str, steps: Sequence[StepSpec], *, makefile: bool 
         logpro_path = os.path.join(run_dir, f"{step.name}.logpro")
         has_logpro = os.path.exists(logpro_path)
         if step.logpro_rules is not None and not has_logpro:
-            Path(logpro_path).write_text(logpro_file_text(step.name, step.logpro_rules))
+            _write_text(logpro_path, logpro_file_text(step.name, step.logpro_rules))
             has_logpro = True
         if makefile:
             command = step.command
             if "\n" in command:
                 # not one recipe line: the script goes to a file the recipe runs with bash
                 script = f"{step.name}.ezstep.sh"
-                Path(run_dir, script).write_text(command + "\n", encoding="utf-8",
-                                                 errors="surrogateescape")
+                _write_text(os.path.join(run_dir, script), command + "\n")
                 command = f"/bin/bash ./{shlex.quote(script)}"
             rules += [f"{step.name}.log :", f"\t{command} > {step.name}.log 2>&1"]
             if has_logpro:
@@ -299,6 +302,7 @@ class TestJob:
         steps_prepared: bool = False,
         clock: Callable[[], float] = time.monotonic,
         witness: Witness | None = None,
+        before_spawn: Callable[[], None] | None = None,
     ):
         self.test = test
         self.run_dir = os.fspath(run_dir)
@@ -317,6 +321,9 @@ class TestJob:
         self.steps_prepared = steps_prepared  # write_step_files already ran for this work area
         self.clock = clock
         self.witness = witness  # the run's keeper hears of every step started and reaped
+        # called before each process of the test starts (a reporter that holds its reports
+        # sends them: the process's helper calls must find the test as it was left)
+        self.before_spawn = before_spawn
 
         self.phase = "new"  # new -> running -> (killing ->) done
         self.result: tuple[str, str] | None = None  # final state/status once done
@@ -501,6 +508,8 @@ class TestJob:
     def _spawn(self, log_name: str, command: str, now: float, *, append: bool = False) -> _Child:
         """Start `command` in the run dir with its output in `log_name` (see executor.spawn:
         the program itself for a plain command, else `/bin/bash -c`)."""
+        if self.before_spawn is not None:
+            self.before_spawn()
         pid = None
         words = plain_command(command)
         if words is not None:
@@ -583,6 +592,8 @@ class TestJob:
         comment = ""
         logfile = ""
         if uses_logpro:
+            from pathlib import Path
+
             from megatest.executor import logpro  # only areas with rule files pay for it
 
             html_name = f"{step.name}.html"

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 import shlex
-import subprocess
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from megatest.executor.workarea import LAUNCH_LOG
+from megatest.executor.spawn import LAUNCH_LOG
+
+if TYPE_CHECKING:
+    import subprocess  # imported where a trigger fires: most tests have none
 
 # trigger shells not reaped yet; they exit as soon as they have backgrounded the command
 _pending: list[subprocess.Popen[bytes]] = []
@@ -57,6 +60,8 @@ def fire_triggers(
     pairs = matching_triggers(triggers, state, status)
     if not pairs or run_dir is None or not os.path.isdir(run_dir):
         return []
+    import subprocess
+
     run_dir = os.fspath(run_dir)
     trig_env = dict(env)
     trig_env.update(MT_TEST_NAME=test_name, MT_TEST_RUN_DIR=run_dir, MT_ITEMPATH=item_path)

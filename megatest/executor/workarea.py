@@ -19,10 +19,10 @@ from typing import NamedTuple
 
 from megatest.errors import ConfigError, RunFailed
 from megatest.executor.deletion import DeletionGuard
+from megatest.executor.spawn import LAUNCH_LOG
 from megatest.executor.templates import fill_template
 
 DEFAULT_MINSPACE_KB = 10000
-LAUNCH_LOG = "mt_launch.log"
 
 
 class Disk(NamedTuple):
