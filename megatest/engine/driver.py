@@ -86,7 +86,7 @@ def run_in_store(
     from megatest.launch import registry
     from megatest.launch.base import LauncherContext, Selector
 
-    launcher_line = launcher_of(area)
+    launcher_line, other_lines = launcher_of(area)
     run_id = store.get_or_create_run(area.keyvals(), request.runname, contour=request.contour)
     with store.claim_run(run_id):
         events = RunEvents()
@@ -99,7 +99,8 @@ def run_in_store(
         launcher = registry.create(launcher_line, LauncherContext(
             reporter, selector, clock.monotonic, section=_config_section(area),
             line_for=lambda test: area.config.launcher_for(test.test_name, test.item_path),
-            expected=PastDurations(store, run_id, request.target).seconds))
+            expected=PastDurations(store, run_id, request.target).seconds),
+            other_lines=other_lines)
         try:
             session = open_session(area, request, store, run_id, launcher, events, out)
             if session is None:
@@ -141,28 +142,23 @@ def _config_section(area: Area) -> Callable[[str], dict[str, str]]:
     return section
 
 
-def launcher_of(area: Area) -> str | None:
-    """The area's launcher line (`[jobtools] launcher`), every launcher it may use checked
-    first: with `flexi-launcher`, the `[host-types]` lines its `[launchers]` patterns name.
-    One launcher runs a whole run; a per-test choice among different kinds is refused."""
+def launcher_of(area: Area) -> tuple[str | None, list[tuple[str, str]]]:
+    """The area's launcher line (`[jobtools] launcher`) and, with `flexi-launcher`, the
+    `[host-types]` lines its `[launchers]` patterns may send tests to (where, line); each
+    checked (a UsageError names an unknown launcher and where it is)."""
     from megatest.launch import registry
 
     config = area.config
-    default = config.jobtools.launcher
-    chosen = registry.parse(default)[0]
-    if not config.jobtools.flexi_launcher:
-        return default
-    for _pattern, host_type in config.launchers:
-        line = config.host_types.get(host_type)
-        if line is None:
-            continue  # the original goes on to the next line
-        name = registry.parse(line, where=f"[host-types] {host_type}")[0]
-        if name != chosen:
-            raise UsageError(
-                f"[launchers] sends tests to launcher {name!r} ([host-types] {host_type}) and "
-                f"others to {chosen!r}; one launcher kind per run is supported"
-            )
-    return default
+    registry.parse(config.jobtools.launcher)
+    others = []
+    if config.jobtools.flexi_launcher:
+        for _pattern, host_type in config.launchers:
+            line = config.host_types.get(host_type)
+            if line is not None:  # (the original goes on to the next line)
+                where = f"[host-types] {host_type}"
+                registry.parse(line, where=where)
+                others.append((where, line))
+    return config.jobtools.launcher, others
 
 
 def check_target(target: str | None, runname: str | None) -> None:

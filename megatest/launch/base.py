@@ -139,6 +139,11 @@ class Launcher(Protocol):
         selector, then advance: what ended is reported, due timers fire. Returns at once
         when it runs nothing and the selector watches nothing."""
 
+    def next_due(self) -> float | None:
+        """Seconds until it has timed work to do (a deadline, a status poll); None when only
+        a ready fd would give it some. (How launchers of different kinds share one wait:
+        megatest.launch.mixed.)"""
+
     def kill(self, test: TestRef, reason: str) -> list[LaunchEvent]:
         """Kill one test (it ends KILLED/KILLED); poll until it is no longer running."""
 
@@ -146,10 +151,12 @@ class Launcher(Protocol):
                  status: str = "KILLED") -> list[LaunchEvent]:
         """Kill every test, each ending as `state`/`status` (the runner stopping)."""
 
-    def recover(self, run: RunIdentity, stale: Sequence[StaleTest]) -> set[TestRef]:
+    def recover(self, run: RunIdentity, stale: Sequence[StaleTest],
+                spare: Callable[[TestRef], bool] = ...) -> set[TestRef]:
         """What a dead runner of `run` left: the tests of `stale` whose work this launcher
         carries on are returned (their `submit` resumes them where they were, and their
-        rows stay as they are); whatever else it left running is killed."""
+        rows stay as they are); whatever else it left running is killed, but for the tests
+        `spare` says another launcher of the run carries."""
 
     def close(self) -> None:
         """Let go of what it holds (fds, connections); called once the run is over."""

@@ -238,7 +238,13 @@ class BatchLauncher:
         self._send_cancels(self.clock())
         return events
 
-    def recover(self, run: RunIdentity, stale: Sequence[StaleTest]) -> set[TestRef]:
+    def next_due(self) -> float | None:
+        return self._until_due(self.clock()) if self._jobs else None
+
+    def recover(self, run: RunIdentity, stale: Sequence[StaleTest],
+                spare: Callable[[TestRef], bool] = lambda _test: False) -> set[TestRef]:
+        # (`spare` changes nothing: the jobs it cancels are its own system's, with the run's
+        # job name, never another launcher's)
         self.jobname = run_jobname(run.area, run.run_id)
         live = self.system.run_jobs(self.jobname)
         carried: set[str] = set()

@@ -116,6 +116,10 @@ class LocalLauncher:
             self._track(job)
         return events
 
+    def next_due(self) -> float | None:
+        deadlines = [d for job in self._jobs.values() if (d := job.next_deadline()) is not None]
+        return max(0.0, min(deadlines) - self.clock()) if deadlines else None
+
     def kill(self, test: TestRef, reason: str = "kill requested") -> list[LaunchEvent]:
         job = self._jobs.get(test)
         if job is None:
@@ -133,10 +137,11 @@ class LocalLauncher:
             self._track(job)
         return events
 
-    def recover(self, run: RunIdentity, stale: Sequence[StaleTest]) -> set[TestRef]:
+    def recover(self, run: RunIdentity, stale: Sequence[StaleTest],
+                spare: Callable[[TestRef], bool] = lambda _test: False) -> set[TestRef]:
         """Carry on the stale tests whose keeper left a record of their step (ended, or still
         running as the same process: adopted); SIGKILL every other process group still
-        running tests of `run` (found from /proc)."""
+        running tests of `run` (found from /proc), but those of tests `spare` names."""
         keep: set[int] = set()
         for test, run_dir in stale:
             record = read_record(run_dir) if run_dir else None
@@ -146,15 +151,19 @@ class LocalLauncher:
                 self._resume[test] = record
                 if not record.ended:
                     keep.add(record.pid)
-        self.reap_stale(run, keep=keep)
+        self.reap_stale(run, keep=keep, spare=spare)
         return set(self._resume)
 
-    def reap_stale(self, run: RunIdentity, *, keep: Iterable[int] = ()) -> int:
+    def reap_stale(self, run: RunIdentity, *, keep: Iterable[int] = (),
+                   spare: Callable[[TestRef], bool] = lambda _test: False) -> int:
         """SIGKILL the process groups still running tests of `run` (found from /proc), but
-        those of `keep`; returns how many were killed."""
+        those of `keep` and of the tests `spare` names; returns how many were killed."""
         killed = 0
         spared = set(keep)
-        for pgids in leftover_processes(run.area, run.target, run.runname).values():
+        for (name, item), pgids in leftover_processes(run.area, run.target,
+                                                      run.runname).items():
+            if spare(TestRef(name, item)):
+                continue
             for pgid in pgids - spared:
                 try:
                     os.killpg(pgid, signal.SIGKILL)

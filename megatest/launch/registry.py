@@ -3,7 +3,8 @@
 A launcher line is a command in the original (`nbfake`, `bsub -q normal -o ...`); its first
 word names the implementation here and the other words are handed to it. An implementation
 is one module with a factory taking a LauncherContext, and one entry below (or a
-`register()` call, which is how the tests add a fake one). Entries name their module as text
+`register()` call, which is how the tests add a fake one). A run whose tests are sent to
+lines of different kinds gets one of each, under a MixedLauncher. Entries name their module as text
 so that choosing a launcher imports only that one.
 """
 
@@ -11,9 +12,10 @@ from __future__ import annotations
 
 import importlib
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from megatest.errors import UsageError
+from megatest.executor.reporter import TestRef
 from megatest.launch.base import Launcher, LauncherContext
 
 Factory = Callable[[LauncherContext], Launcher]
@@ -70,10 +72,33 @@ def parse(line: str | None, where: str = "[jobtools] launcher") -> tuple[str, tu
     return name, tuple(words[1:])
 
 
-def create(line: str | None, context: LauncherContext) -> Launcher:
-    """The launcher a launcher line names, built with `context` (its words filled in)."""
+def create(line: str | None, context: LauncherContext, *,
+           other_lines: Iterable[tuple[str, str]] = ()) -> Launcher:
+    """The launcher a launcher line names, built with `context` (its words filled in).
+    `other_lines`: (where, line) of the lines tests of the run may be sent to instead
+    (`[host-types]` lines that `[launchers]` patterns name); when they name other kinds, a
+    MixedLauncher sends each test to a launcher of its own line's kind. An unusable line is
+    a UsageError naming where it is."""
     name, words = parse(line)
-    return _factory(name)(context._replace(words=words))
+    kinds = {name: words}
+    for where, other in other_lines:
+        kind, other_words = parse(other, where=where)
+        kinds.setdefault(kind, other_words)
+    if len(kinds) == 1:
+        return _factory(name)(context._replace(words=words))
+    from megatest.launch.mixed import MixedLauncher
+
+    members = {kind: _factory(kind)(context._replace(words=kind_words))
+               for kind, kind_words in kinds.items()}
+    known: dict[str, str] = {}
+
+    def kind_of(test: TestRef) -> str:
+        own = context.line_for(test) or line or ""
+        if own not in known:
+            known[own] = parse(own)[0]
+        return known[own]
+
+    return MixedLauncher(members, kind_of)
 
 
 def _factory(name: str) -> Factory:

@@ -242,6 +242,27 @@ def test_launchers_patterns_send_tests_to_their_own_queue_line(make_area, fake_l
     assert (runs / "fails" / "normal.log").exists()
 
 
+def test_one_run_sends_tests_to_launchers_of_different_kinds_and_ends_as_locally(
+        tmp_path, fake_lsf):
+    from tests.e2e.conftest import AREAS, AreaRunner, copy_area
+
+    rows = {}
+    for name, lines in {"local": LAUNCHERS["local"], "mixed": "\n".join([
+            "launcher nbfake", "flexi-launcher yes", "", "[host-types]",
+            "lsf bsub -q normal -o $MT_TEST_RUN_DIR/lsf.log", "", "[launchers]", "quick lsf",
+            "fails lsf"])}.items():
+        area = AreaRunner(copy_area(AREAS / "batch", tmp_path / name))
+        with_launcher(area, lines)
+        area.mt("runs", "start", "--target", TARGET, "--runname", "m", timeout=300, check=1)
+        rows[name] = {(r["test"], r["item"]): (r["state"], r["status"], r["comment"])
+                      for r in area.rows(TARGET, "m")}
+    assert rows["mixed"] == rows["local"]
+    runs = tmp_path / "mixed" / "runs" / TARGET / "m"
+    assert read_job_id(str(runs / "quick" / "a")) and read_job_id(str(runs / "fails"))
+    assert (runs / "fails" / "lsf.log").exists()
+    assert read_job_id(str(runs / "after")) is None  # the local launcher ran it
+
+
 def test_a_blocking_bsub_waits_in_a_child_and_ends_as_the_exit_file_says(make_area, fake_lsf):
     area = with_launcher(make_area("batch"), "launcher bsub -K -q normal")
     area.mt("runs", "start", "--target", TARGET, "--runname", "s", "--testpatt", "quick,fails",

@@ -66,6 +66,7 @@ class Script:
     ended: list[tuple[float, str]] = field(default_factory=list)
     reaped: list[RunIdentity] = field(default_factory=list)
     resumed: list[tuple[float, str]] = field(default_factory=list)  # carried on, not started
+    offered: list[str] = field(default_factory=list)  # a dead runner's tests it was offered
     most_at_once: int = 0
 
 
@@ -129,8 +130,14 @@ class FakeLauncher:
             self.reporter.set_state_status(test, state, status, reason)
         return []
 
-    def recover(self, run: RunIdentity, stale: Sequence[StaleTest]) -> set[TestRef]:
+    def next_due(self) -> float | None:
+        end = min(self._ends.values(), default=None)
+        return None if end is None else max(0.0, end - self.clock.now)
+
+    def recover(self, run: RunIdentity, stale: Sequence[StaleTest],
+                spare: Callable[[TestRef], bool] = lambda _test: False) -> set[TestRef]:
         self.script.reaped.append(run)
+        self.script.offered += [t.test.full_name for t in stale]
         self._carried = {t.test for t in stale if t.test.full_name in self.script.carry_on}
         return set(self._carried)
 
