@@ -78,6 +78,7 @@ class Submission(NamedTuple):
     env: dict[str, str]  # the test's environment (a template's shell text sees it)
     command: str  # shell text: megatest running this test's job file
     line: str  # the launcher line that chose the batch system for this test
+    runtimelim: float | None = None  # the test's own limit, seconds (its job's, with a margin)
 
 
 class BatchSystem(Protocol):
@@ -198,7 +199,7 @@ class BatchLauncher:
             runtimelim=spec.runtimelim, triggers=dict(spec.triggers or {}) or None,
         ))
         sub = Submission(test, run_dir, job_file, dict(env), job_command(env, job_file),
-                         self.line_for(test))
+                         self.line_for(test), spec.runtimelim)
         job = _Job(test, run_dir, queued_at=now, sub=sub, waiver_hook=spec.waiver_hook)
         self._jobs[test] = job
         self._pending.append(job)

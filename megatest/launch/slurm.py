@@ -3,7 +3,7 @@
     [slurm]
     partition   debug
     account     myproject
-    sbatch-options --qos=normal --time=1:00:00
+    sbatch-options --qos=normal --time=1:00:00   (without --time: the tests' runtimelim)
     max-queued  1000          jobs submitted and not yet running (more wait in megatest)
     submits-per-minute 120    sbatch calls
     array-size  1000          tests per sbatch call (one array)
@@ -24,6 +24,7 @@ The engine of it all is megatest.launch.batch.
 
 from __future__ import annotations
 
+import math
 import shlex
 from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 
@@ -76,9 +77,11 @@ class SlurmSystem:
 
     def submit(self, group: Sequence[Submission], jobname: str) -> list[str]:
         extra = shlex.split(group[0].line) if group[0].line else []
-        plan = self.bundle(group, [*self.options, *extra])
+        options = [*self.options, *extra]
+        plan = self.bundle(group, options)
         argv = ["sbatch", "--parsable", f"--job-name={jobname}", f"--array=0-{len(plan) - 1}",
-                "--output=/dev/null", "--error=/dev/null", *self.options, *extra]
+                "--output=/dev/null", "--error=/dev/null", *time_limit(group, plan, options),
+                *options]
         out = run_command(argv, stdin=array_script([[group[i] for i in b] for b in plan]))
         job_id = out.strip().split(";")[0]
         if not job_id.isdigit():
@@ -125,6 +128,22 @@ class SlurmSystem:
         for start in range(0, len(job_ids), CANCEL_CHUNK):
             # ids that ended meanwhile make scancel say so and exit 1: the others are cancelled
             run_command(["scancel", *job_ids[start:start + CANCEL_CHUNK]], ok_codes=(0, 1))
+
+
+def time_limit(group: Sequence[Submission], plan: Sequence[Sequence[int]],
+               options: Sequence[str]) -> list[str]:
+    """`--time` for an array whose tests all have a runtime limit and whose sbatch options
+    give none: its longest task's tests' limits added up, plus what `test execute` needs to
+    stop them and write their exit files (a tenth, and a minute at least), in whole minutes.
+    Slurm schedules (and backfills) a job by it; each test's own limit is still enforced by
+    `test execute`. An array task's limit is the array's, so the longest task sets it."""
+    if any(word.startswith(("--time", "-t")) for word in options):
+        return []  # the user's own (also UNLIMITED), as given
+    limits = [sub.runtimelim for sub in group]
+    if not all(limits):
+        return []
+    longest = max(sum(limits[i] or 0.0 for i in task) for task in plan)
+    return [f"--time={math.ceil((longest + max(60.0, longest / 10)) / 60)}"]
 
 
 def partition_cpus(partition: str | None) -> int | None:

@@ -151,6 +151,10 @@ def test_runs_kill_cancels_the_slurm_job(make_area, slurm):
     area = with_launcher(make_area("batch"), "launcher slurm")
     runner = _start_long(area)
     assert squeue("mt")  # its job runs
+    limits = subprocess.run(["squeue", "-h", "-o", "%j %l"], capture_output=True, text=True)
+    # asked for by the test's runtimelim (10m), with a minute to stop it and say so
+    assert [line.split()[1] for line in limits.stdout.splitlines()
+            if line.startswith("mt")] == ["11:00"]
     area.mt("runs", "kill", "--target", TARGET, "--runname", "k", check=0)
     out, _ = runner.communicate(timeout=120)
     assert area.table(TARGET, "k") == {"long": ("KILLED", "KILLED")}, out

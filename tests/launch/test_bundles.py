@@ -127,3 +127,25 @@ def test_slurm_without_sinfo_bundles_nothing(fake_sbatch, monkeypatch):
     monkeypatch.setenv("PATH", str(fake_sbatch / "bin"))  # sbatch only: no sinfo answers
     system = SlurmSystem([], None, expected=lambda _test: 1.0)
     assert system.submit(_subs(fake_sbatch, "ab"), "mt1_x") == ["42_0", "42_1"]
+
+
+def _limited(top, limits):
+    subs = _subs(top, [f"t{i}" for i in range(len(limits))])
+    return [sub._replace(runtimelim=limit) for sub, limit in zip(subs, limits, strict=True)]
+
+
+def test_an_array_of_limited_tests_asks_slurm_for_its_longest_tasks_time(fake_sbatch):
+    system = SlurmSystem([], 2, slots=1)
+    system.submit(_limited(fake_sbatch, [600, 300, 1200]), "mt1_x")
+    # tasks: 600 + 300 s and 1200 s; the longest plus its tenth (120 s) is 22 minutes
+    assert "--time=22" in (fake_sbatch / "args").read_text().split()
+
+
+def test_the_users_time_or_a_test_without_a_limit_leaves_slurm_its_default(fake_sbatch):
+    SlurmSystem(["--time=UNLIMITED"], 1).submit(_limited(fake_sbatch, [60]), "mt1_x")
+    assert (fake_sbatch / "args").read_text().split().count("--time=UNLIMITED") == 1
+    assert not [w for w in (fake_sbatch / "args").read_text().split() if w.startswith("--time=")
+                and w != "--time=UNLIMITED"]
+    (fake_sbatch / "more").mkdir()
+    SlurmSystem([], 1).submit(_limited(fake_sbatch / "more", [60, None]), "mt1_x")
+    assert "--time" not in (fake_sbatch / "args").read_text()
