@@ -31,7 +31,7 @@ import hashlib
 import os
 import shlex
 from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from megatest.errors import MegatestError, UsageError
@@ -455,9 +455,10 @@ class BatchLauncher:
         self._next_status = min(self._next_status, now + self._interval)
 
 
-def limits_from(section: Mapping[str, str], where: str) -> BatchLimits:
-    """The caps and intervals a launcher section sets (the defaults for the others)."""
-    limits = BatchLimits()
+def limits_from(section: Mapping[str, str], where: str,
+                defaults: BatchLimits | None = None) -> BatchLimits:
+    """The caps and intervals a launcher section sets (`defaults` for the others)."""
+    limits = BatchLimits() if defaults is None else replace(defaults)
     names = {"max-queued": ("max_queued", int), "submits-per-minute": ("submits_per_minute", float),
              "poll-min": ("poll_min", float), "poll-max": ("poll_max", float),
              "array-size": ("max_group", int), "coalesce": ("coalesce", float)}

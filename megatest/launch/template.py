@@ -23,6 +23,8 @@ Fields a template names in braces: {launcher} (the launcher line, as written), {
 QUEUED, RUNNING, ENDED or a failure word (CANCELLED, TIMEOUT, NODE_FAIL, OUT_OF_MEMORY,
 FAILED, ...: megatest.launch.endings). With `sync` (`bsub -K`, `qsub -sync y`, `srun`) the
 submit command runs as a child of the runner, whose end is the job's; cancelling kills it.
+The caps of megatest.launch.batch apply (`max-queued`, `poll-min`, ... in the section), but
+for `submits-per-minute`, 600 unless set: a template submits one test per call.
 """
 
 from __future__ import annotations
@@ -39,10 +41,19 @@ from megatest.errors import UsageError
 from megatest.executor.reporter import TestRef
 from megatest.launch import endings
 from megatest.launch.base import LauncherContext
-from megatest.launch.batch import BatchLauncher, Submission, SubmitError, limits_from
+from megatest.launch.batch import (
+    BatchLauncher,
+    BatchLimits,
+    Submission,
+    SubmitError,
+    limits_from,
+)
 from megatest.launch.commands import run_command
 
 SCRIPT_NAME = ".megatest-job.sh"
+# One test per submit call: ten a second (Snakemake's default for cluster submissions), where
+# Slurm's 120 calls a minute are arrays of up to a thousand tests each.
+SUBMITS_PER_MINUTE = 600.0
 _FIELD = re.compile(r"\{(launcher|script|jobname|rundir|test|item|jobids)\}")
 _DEFAULT_LINE = r"^\s*(?P<id>\S+)\s+(?P<state>\S+)"
 
@@ -269,7 +280,13 @@ def _make(name: str, context: LauncherContext) -> BatchLauncher:
         return line
 
     return BatchLauncher(TemplateSystem(template, default), context.reporter, context,
-                         limits_from(section, f"[{name}]"), line_for=line_for)
+                         template_limits(section, f"[{name}]"), line_for=line_for)
+
+
+def template_limits(section: Mapping[str, str], where: str) -> BatchLimits:
+    """A template submits one test per call, so its calls are not capped as Slurm's arrays
+    are: SUBMITS_PER_MINUTE unless the section says otherwise."""
+    return limits_from(section, where, BatchLimits(submits_per_minute=SUBMITS_PER_MINUTE))
 
 
 def lsf(context: LauncherContext) -> BatchLauncher:

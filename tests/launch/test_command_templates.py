@@ -19,6 +19,7 @@ from megatest.launch.template import (
     parse_states,
     substitute,
     template_for,
+    template_limits,
     write_script,
 )
 
@@ -148,3 +149,18 @@ def test_a_bundle_runs_its_tests_in_one_task_one_after_the_other(tmp_path):
     assert out.returncode == 0
     assert (tmp_path / "a" / "mt_launch.log").read_text().split() == [
         "--job", subs[0].job_file, "--job", subs[1].job_file]
+
+
+def test_a_template_submits_ten_tests_a_second_unless_its_section_says_otherwise(tmp_path):
+    from tests.launch.test_batch import FakeSystem, make, poll_until, spec
+
+    # the first goes after the 0.2 s a test waits for company, each other one a call later
+    for section, seconds in (({}, 0.2 + 39 * 0.1), ({"submits-per-minute": "60"}, 0.2 + 39.0)):
+        launcher, system, _rep, clock, _sel = make(tmp_path, template_limits(section, "[bsub]"),
+                                                   grouping=False)
+        assert isinstance(system, FakeSystem)
+        start = clock.now
+        for n in range(40):
+            launcher.submit(spec(tmp_path, f"t{n}"))
+        poll_until(launcher, lambda system=system: len(system.submits) == 40, step=0.05)
+        assert seconds - 0.1 <= clock.now - start <= seconds + 0.1
