@@ -208,6 +208,10 @@ def _recover(store: Store, launcher: Launcher, events: RunEvents, run: RunIdenti
         events.test_changed(TestRef(rec.testname, rec.item_path, rec.id, run.run_id),
                             state, status, comment)
     store.set_tests_state_status(run.run_id, changes)
+    from megatest import verbosity
+
+    verbosity.detail(1, f"a runner of this run died: {len(resumed)} of its tests carried on, "
+                        f"{len(changes)} to run again")
     return resumed
 
 

@@ -248,11 +248,18 @@ class BatchLauncher:
         # job name, never another launcher's)
         self.jobname = run_jobname(run.area, run.run_id)
         live = self.system.run_jobs(self.jobname)
+        ids = {test: read_job_id(run_dir) if run_dir else None for test, run_dir in stale}
+        unlisted = [job_id for job_id in ids.values() if job_id is not None and job_id not in live]
+        if unlisted:  # jobs the run's listing does not show (blocking submits): asked directly
+            try:
+                live.update(self.system.states(unlisted, self.jobname))
+            except (SubmitError, OSError):
+                pass  # not carried on: submitted again
         carried: set[str] = set()
         for test, run_dir in stale:
             if not run_dir:
                 continue
-            job_id = read_job_id(run_dir)
+            job_id = ids[test]
             if read_exit(run_dir) is not None or (job_id is not None
                                                   and endings.is_alive(live.get(job_id))):
                 self._resume[test] = job_id

@@ -22,7 +22,9 @@ Fields a template names in braces: {launcher} (the launcher line, as written), {
 {jobname}, {rundir}, {test}, {item}, {jobids}; every substituted value is shell-quoted. State words map onto
 QUEUED, RUNNING, ENDED or a failure word (CANCELLED, TIMEOUT, NODE_FAIL, OUT_OF_MEMORY,
 FAILED, ...: megatest.launch.endings). With `sync` (`bsub -K`, `qsub -sync y`, `srun`) the
-submit command runs as a child of the runner, whose end is the job's; cancelling kills it.
+submit command runs as a child of the runner, in a session of its own, whose end is the
+job's; cancelling kills it. It outlives a runner that dies, and a runner taking over carries
+it on while its process lives (its id is `pid<pid>@<start time>`).
 The caps of megatest.launch.batch apply (`max-queued`, `poll-min`, ... in the section), but
 for `submits-per-minute`, 600 unless set: a template submits one test per call.
 """
@@ -49,6 +51,7 @@ from megatest.launch.batch import (
     limits_from,
 )
 from megatest.launch.commands import run_command
+from megatest.procstat import STARTTIME, stat_fields
 
 SCRIPT_NAME = ".megatest-job.sh"
 # One test per submit call: ten a second (Snakemake's default for cluster submissions), where
@@ -200,26 +203,32 @@ class TemplateSystem:
                                          stderr=subprocess.STDOUT, start_new_session=True)
             except OSError as exc:
                 raise SubmitError(f"{self.name}: {exc.strerror or exc}") from None
-        job_id = f"pid{child.pid}"
+        job_id = child_job_id(child.pid)
         self._children[job_id] = child
         return job_id
 
     def states(self, job_ids: Collection[str], jobname: str) -> dict[str, str]:
         found = {}
-        asked = [j for j in job_ids if j not in self._children]
+        asked = [j for j in job_ids if j not in self._children and not j.startswith("pid")]
         for job_id in job_ids:
             child = self._children.get(job_id)
             if child is not None:
                 code = child.poll()
                 found[job_id] = (endings.RUNNING if code is None
                                  else endings.ENDED if code == 0 else "FAILED")
+            elif job_id.startswith("pid") and child_alive(job_id):
+                # a blocking submit a dead runner started: alive while its process is (its
+                # end code went to that runner; the exit file tells the test's end)
+                found[job_id] = endings.RUNNING
         if asked and self.template.status:
             command = substitute(self.template.status, {"jobids": asked, "jobname": jobname})
             found.update(self._parse(run_command(command, ok_codes=range(256)), None))
         return found
 
     def run_jobs(self, jobname: str) -> dict[str, str]:
-        if not self.template.jobs:
+        if not self.template.jobs or self.template.sync:
+            # (a blocking submit's handle is its process: the system's ids of those jobs
+            # were never learnt, and a listing of them must not be taken for strays)
             return {}
         command = substitute(self.template.jobs, {"jobname": jobname})
         return self._parse(run_command(command, ok_codes=range(256)), jobname)
@@ -242,15 +251,37 @@ class TemplateSystem:
         remote = []
         for job_id in job_ids:
             child = self._children.get(job_id)
-            if child is None:
+            if child is not None:
+                if child.poll() is None:
+                    _stop_group(child.pid)
+            elif job_id.startswith("pid"):
+                if child_alive(job_id):  # a dead runner's: the same process, not a reused pid
+                    _stop_group(int(job_id[3:].split("@")[0]))
+            else:
                 remote.append(job_id)
-            elif child.poll() is None:
-                try:
-                    os.killpg(child.pid, signal.SIGTERM)
-                except (ProcessLookupError, PermissionError):
-                    pass
         if remote and self.template.cancel:
             run_command(substitute(self.template.cancel, {"jobids": remote}), ok_codes=range(256))
+
+
+def child_job_id(pid: int) -> str:
+    """A blocking submit's job id: `pid<pid>@<start time>` (the start time tells a runner
+    taking over that the process under that pid is still the same one)."""
+    fields = stat_fields(pid)
+    return f"pid{pid}@{int(fields[STARTTIME])}" if fields is not None else f"pid{pid}"
+
+
+def child_alive(job_id: str) -> bool:
+    """Whether the blocking submit of `job_id` still runs (the same process)."""
+    pid, _, start = job_id[3:].partition("@")
+    fields = stat_fields(pid) if pid.isdigit() else None
+    return fields is not None and (not start or fields[STARTTIME] == start.encode())
+
+
+def _stop_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGTERM)  # its own session: the submit and what it started
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def write_script(sub: Submission) -> str:

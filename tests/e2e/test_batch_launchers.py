@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -61,6 +62,24 @@ def with_launcher(area, lines: str):
 def squeue(name_part: str) -> list[str]:
     out = subprocess.run(["squeue", "-h", "-o", "%j %i %T"], capture_output=True, text=True)
     return [line for line in out.stdout.splitlines() if name_part in line]
+
+
+def read_until(proc, text: str, timeout: float = 90) -> str:
+    """What `proc` printed until `text` showed (read from its pipe as it comes; what it
+    prints later is left for communicate())."""
+    fd = proc.stdout.fileno()
+    said = bytearray()
+
+    def seen() -> bool:
+        while select.select([fd], [], [], 0)[0]:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            said.extend(chunk)
+        return text.encode() in said or proc.poll() is not None
+
+    wait_for(seen, timeout=timeout)
+    return said.decode(errors="replace")
 
 
 def runner_pid(area) -> int:
@@ -151,10 +170,11 @@ def test_runs_kill_cancels_the_slurm_job(make_area, slurm):
     area = with_launcher(make_area("batch"), "launcher slurm")
     runner = _start_long(area)
     assert squeue("mt")  # its job runs
-    limits = subprocess.run(["squeue", "-h", "-o", "%j %l"], capture_output=True, text=True)
+    job = read_job_id(str(area.root / "runs" / TARGET / "k" / "long"))
+    limit = subprocess.run(["squeue", "-h", "-j", job, "-o", "%l"], capture_output=True,
+                           text=True)
     # asked for by the test's runtimelim (10m), with a minute to stop it and say so
-    assert [line.split()[1] for line in limits.stdout.splitlines()
-            if line.startswith("mt")] == ["11:00"]
+    assert limit.stdout.split() == ["11:00"]
     area.mt("runs", "kill", "--target", TARGET, "--runname", "k", check=0)
     out, _ = runner.communicate(timeout=120)
     assert area.table(TARGET, "k") == {"long": ("KILLED", "KILLED")}, out
@@ -187,12 +207,14 @@ def test_runs_kill_reaches_lsf_jobs_through_bkill(make_area, fake_lsf):
 
 # -- a runner dies, the next one takes over -------------------------------------------------
 
-@pytest.mark.parametrize("kind", ["slurm", "lsf"])
+@pytest.mark.parametrize("kind", ["slurm", "lsf", "lsf-sync", "srun"])
 def test_a_new_runner_adopts_the_jobs_instead_of_submitting_them_again(kind, make_area,
                                                                        request, fake_lsf):
-    if kind == "slurm":
+    if kind in ("slurm", "srun"):
         request.getfixturevalue("slurm")
-    area = with_launcher(make_area("batch"), LAUNCHERS[kind])
+    lines = {**LAUNCHERS, "lsf-sync": "launcher bsub -K -q normal",
+             "srun": "launcher srun"}  # blocking submits: their processes are the jobs
+    area = with_launcher(make_area("batch"), lines[kind])
     first = area.start("runs", "start", "--target", TARGET, "--runname", "a",
                        "--testpatt", "slow")
     wait_for(lambda: len(area.ran()) == 3, timeout=90)  # every item's job runs, held
@@ -202,10 +224,11 @@ def test_a_new_runner_adopts_the_jobs_instead_of_submitting_them_again(kind, mak
     first.communicate(timeout=60)
     second = area.start("runs", "start", "--target", TARGET, "--runname", "a",
                         "--testpatt", "slow")
-    wait_for(lambda: runner_pid(area) and state_of(area, "a", "slow"), timeout=90)
+    said = read_until(second, "of its tests carried on")  # the jobs still held: no exit file
+    assert "a runner of this run died: 3 of its tests carried on, 0 to run again" in said
     (area.root / "go").touch()
     out, _ = second.communicate(timeout=120)
-    assert second.returncode == 0, out
+    assert second.returncode == 0, said + out
     assert sorted(area.ran()) == ["slow/1", "slow/2", "slow/3"]  # each ran once
     assert {n: read_job_id(str(slow / n)) for n in jobs} == jobs  # no job submitted again
     assert set(area.table(TARGET, "a").values()) == {("COMPLETED", "PASS")}
