@@ -92,6 +92,16 @@ PRESETS: dict[str, Template] = {
     "srun": Template("srun", "{launcher} --job-name={jobname} {script}", sync=True),
     "template": Template("template", ""),
 }
+# `qsub` on (Sun/Son of/Univa) Grid Engine: `-terse` makes it print the bare id; its qstat
+# takes no job ids, lists the user's jobs with lower-case state words, and cuts job names to
+# ten characters (so no listing by name: a runner taking over asks for its jobs' ids).
+SGE_QSUB = Template(
+    "qsub", "{launcher} -terse -N {jobname} {script}", jobid=r"^\s*(\d+)", status="qstat",
+    status_line=r"^\s*(?P<id>\d+)\s+\S+\s+\S+\s+\S+\s+(?P<state>[a-zA-Z]+)\s",
+    states="qw=QUEUED hqw=QUEUED hRwq=QUEUED r=RUNNING t=RUNNING Rr=RUNNING Rt=RUNNING "
+           "s=RUNNING ts=RUNNING S=RUNNING tS=RUNNING T=RUNNING tT=RUNNING dr=RUNNING "
+           "dt=RUNNING Eqw=FAILED Ehqw=FAILED",
+    cancel="qdel {jobids}")
 
 
 def substitute(text: str, values: Mapping[str, str | Sequence[str]]) -> str:
@@ -124,11 +134,20 @@ def parse_states(text: str, where: str) -> dict[str, str]:
     return mapping
 
 
-def template_for(name: str, words: Sequence[str], section: Mapping[str, str]) -> Template:
+def template_for(name: str, words: Sequence[str], section: Mapping[str, str],
+                 env: Mapping[str, str] | None = None) -> Template:
     """The preset of launcher `name` with the section's keys over it; `sync` also from the
-    line's own words (`bsub -K`, `qsub -sync y`)."""
+    line's own words (`bsub -K`, `qsub -sync y`). `qsub` is Grid Engine's where `SGE_ROOT`
+    is set (every Grid Engine client needs it), else PBS/Torque's; `[qsub] flavor sge|pbs`
+    says which."""
     where = f"[{name}]"
     base = PRESETS[name]
+    if name == "qsub":
+        flavor = section.get("flavor", "").strip().lower() or (
+            "sge" if (os.environ if env is None else env).get("SGE_ROOT") else "pbs")
+        if flavor not in ("sge", "pbs"):
+            raise UsageError(f"{where} flavor {section['flavor']!r}: sge or pbs")
+        base = SGE_QSUB if flavor == "sge" else base
     changes: dict[str, object] = {}
     for key, attr in (("submit", "submit"), ("jobid", "jobid"), ("status", "status"),
                       ("status-line", "status_line"), ("states", "states"),
@@ -156,7 +175,8 @@ def template_for(name: str, words: Sequence[str], section: Mapping[str, str]) ->
 
 
 def _sync_y(words: Sequence[str]) -> bool:
-    return any(w == "-sync" and nxt.lower().startswith("y") for w, nxt in zip(words, [*words[1:], ""], strict=True))
+    return any(word == "-sync" and following.lower().startswith("y")
+               for word, following in zip(words, words[1:], strict=False))
 
 
 class TemplateSystem:

@@ -3,6 +3,7 @@ commands and meanings megatest uses, every substituted value quoted for the shel
 
 from __future__ import annotations
 
+import re
 import shlex
 import subprocess
 
@@ -164,3 +165,25 @@ def test_a_template_submits_ten_tests_a_second_unless_its_section_says_otherwise
             launcher.submit(spec(tmp_path, f"t{n}"))
         poll_until(launcher, lambda system=system: len(system.submits) == 40, step=0.05)
         assert seconds - 0.1 <= clock.now - start <= seconds + 0.1
+
+
+SGE_QSTAT = """\
+job-ID  prior   name       user         state submit/start at     queue                          slots ja-task-ID
+-----------------------------------------------------------------------------------------------------------------
+     12 0.55500 mt3_ab12cd alice        r     12/06/2026 13:00:01 all.q@node1                        1
+     13 0.00000 mt3_ab12cd alice        qw    12/06/2026 13:00:02                                    1
+     14 0.00000 mt3_ab12cd alice        Eqw   12/06/2026 13:00:03                                    1
+"""
+
+
+def test_qsub_is_grid_engines_where_sge_root_is_set_and_reads_its_qstat():
+    sge = template_for("qsub", [], {}, env={"SGE_ROOT": "/opt/sge"})
+    assert "-terse" in sge.submit
+    system = TemplateSystem(sge)
+    assert system._parse(SGE_QSTAT, None) == {"12": endings.RUNNING, "13": endings.QUEUED,
+                                             "14": "FAILED"}
+    assert re.search(sge.jobid, "4711\n").group(1) == "4711"
+    assert template_for("qsub", [], {}, env={}).status == "qstat {jobids}"  # PBS/Torque
+    assert template_for("qsub", [], {"flavor": "sge"}, env={}).status == "qstat"
+    with pytest.raises(UsageError, match=r"\[qsub\] flavor 'lsf': sge or pbs"):
+        template_for("qsub", [], {"flavor": "lsf"}, env={})
