@@ -12,7 +12,13 @@ import sys
 
 TYPE_CHECKING = False  # not typing's: importing typing would cost --version 15 ms
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import NoReturn
+
+# Run once before Typer is first imported, by the commands that use it. The standalone
+# binary (scripts/dist/megatest_main.py) sets it to load Typer without rich; the helper
+# calls and `test execute`, which never import Typer, do not pay for it.
+before_typer: Callable[[], None] | None = None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,6 +111,8 @@ def _dispatch(args: list[str]) -> int:
         code = fast_main(args)
         if code is not None:
             return code
+    if before_typer is not None:
+        before_typer()
     from megatest.cli.app import has_command, run_app
 
     if legacy_action is not None and not has_command(args):

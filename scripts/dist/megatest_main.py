@@ -3,17 +3,16 @@
 The binary leaves rich (and the pygments/markdown-it it pulls in) out to stay small, so Typer
 must be told not to use it: Typer reads TYPER_USE_RICH once, when typer.core is imported. The
 variable is set only around that import, so the test processes megatest starts do not inherit
-it, and `--version` still answers before Typer is imported at all.
+it; and the import is made only when a command is about to use Typer (the entry's
+`before_typer` hook), so `--version`, the test helpers and `test execute` never load it.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 
+from megatest.cli import entry
 from megatest.cli.entry import exit_now, main
-
-_FAST_VERSION = (["--version"], ["-version"], ["-v"])
 
 
 def _load_typer_without_rich() -> None:
@@ -29,8 +28,7 @@ def _load_typer_without_rich() -> None:
 
 
 def run() -> int:
-    if sys.argv[1:] not in _FAST_VERSION:
-        _load_typer_without_rich()
+    entry.before_typer = _load_typer_without_rich
     return main()
 
 

@@ -66,3 +66,26 @@ exit_now(0)
                               text=True, env=env)
     assert done.returncode == 1
     assert "megatest: error: output not written: No space left on device" in done.stderr
+
+
+TYPER_LOADS = """
+import sys
+from megatest.cli import entry
+entry.before_typer = lambda: print("typer hook", file=sys.stderr)
+sys.exit(entry.main(sys.argv[1:]))
+"""
+
+
+def test_only_commands_that_use_typer_load_it(tmp_path):
+    """The binary loads Typer through the hook: a test's helper calls and `test execute`, run
+    by the hundred, and `--version` must not pay for it; other commands must load it."""
+    def hook_ran(*args: str) -> bool:
+        done = subprocess.run([sys.executable, "-c", TYPER_LOADS, *args], capture_output=True,
+                              text=True, cwd=tmp_path, env={**os.environ, "MT_RUN_AREA_HOME": ""})
+        return "typer hook" in done.stderr
+
+    assert not hook_ran("--version")
+    assert not hook_ran("test", "execute", "--job", str(tmp_path / "none.json"))
+    assert not hook_ran("-test-status", "-state", "COMPLETED", "-status", "PASS")
+    assert hook_ran("runs", "nosuch")
+    assert hook_ran("-list-runs", "%")
