@@ -18,14 +18,44 @@ from __future__ import annotations
 import heapq
 import math
 import re
-from collections.abc import Callable, Sequence
-from typing import TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import NamedTuple, TypeVar
+
+from megatest.launch.batch import number
 
 T = TypeVar("T")
 
 # What one test costs at least, whatever its steps took: the process start and its writes.
 FLOOR_SECONDS = 0.5
 DEFAULT_SECONDS = 60.0
+
+
+class Settings(NamedTuple):
+    """A batch launcher section's bundle keys: `tests-per-job auto|N` (None: auto),
+    `slots N` (the width auto keeps; None: the launcher's own idea, if it has one),
+    `bundle-seconds S`."""
+
+    tests_per_job: int | None = None
+    slots: int | None = None
+    seconds: float = DEFAULT_SECONDS
+
+
+ONE_PER_JOB = Settings(tests_per_job=1)
+
+
+def settings_from(section: Mapping[str, str], where: str) -> Settings:
+    """The bundle keys of a launcher section; a UsageError naming a bad value."""
+    per_job = section.get("tests-per-job", "auto").strip()
+    return Settings(
+        None if per_job == "auto" else int(number(section, "tests-per-job", int, where)),
+        int(number(section, "slots", int, where)) if "slots" in section else None,
+        number(section, "bundle-seconds", float, where) if "bundle-seconds" in section
+        else DEFAULT_SECONDS)
+
+
+def fixed(count: int, size: int) -> list[list[int]]:
+    """Positions 0..count-1 in bundles of `size`, in order."""
+    return [list(range(i, min(i + size, count))) for i in range(0, count, max(1, size))]
 
 
 def plan(tests: Sequence[T], expected: Callable[[T], float | None], *, width: int | None,

@@ -33,7 +33,7 @@ from megatest.errors import UsageError
 from megatest.executor.reporter import TestRef
 from megatest.launch import bundles, endings
 from megatest.launch.base import LauncherContext
-from megatest.launch.batch import BatchLauncher, Submission, SubmitError, limits_from, number
+from megatest.launch.batch import BatchLauncher, Submission, SubmitError, limits_from
 from megatest.launch.commands import run_command
 
 # Slurm's job states (squeue %T) in the endings vocabulary; the failure words keep their names
@@ -58,16 +58,14 @@ def slurm_word(state: str) -> str:
 class SlurmSystem:
     name = "slurm"
 
-    def __init__(self, options: Sequence[str] = (), tests_per_job: int | None = 1, *,
+    def __init__(self, options: Sequence[str] = (),
+                 settings: bundles.Settings = bundles.ONE_PER_JOB, *,
                  expected: Callable[[TestRef], float | None] = lambda _test: None,
-                 slots: int | None = None, bundle_seconds: float = bundles.DEFAULT_SECONDS,
                  partition: str | None = None, say: Callable[[str], None] | None = None):
         self.options = list(options)
-        # None: bundles planned from earlier runs' durations (megatest.launch.bundles)
-        self.tests_per_job = None if tests_per_job is None else max(1, tests_per_job)
+        self.settings = settings  # tests_per_job None: bundles from earlier runs' durations
         self.expected = expected
-        self.slots = slots
-        self.bundle_seconds = bundle_seconds
+        self.slots = settings.slots
         self.partition = partition
         self.say = say or (lambda text: verbosity.detail(2, text))
         self._asked_slots = False
@@ -91,11 +89,10 @@ class SlurmSystem:
 
     def bundle(self, group: Sequence[Submission], options: Sequence[str]) -> list[list[int]]:
         """The group's positions by array task."""
-        if self.tests_per_job is not None:
-            size = self.tests_per_job
-            return [list(range(i, min(i + size, len(group)))) for i in range(0, len(group), size)]
+        if self.settings.tests_per_job is not None:
+            return bundles.fixed(len(group), self.settings.tests_per_job)
         plan = bundles.plan(group, lambda sub: self.expected(sub.test), width=self.width(),
-                            seconds=self.bundle_seconds,
+                            seconds=self.settings.seconds,
                             time_limit=bundles.time_option(options))
         if len(plan) < len(group):
             tasks = f"{len(plan)} array task{'' if len(plan) == 1 else 's'}"
@@ -201,14 +198,7 @@ def from_context(context: LauncherContext) -> BatchLauncher:
         words = shlex.split(context.line_for(test) or "")
         return shlex.join(words[1:] if words[:1] == ["slurm"] else context.words)
 
-    per_job = section.get("tests-per-job", "auto").strip()
-    system = SlurmSystem(
-        sbatch_options(section),
-        None if per_job == "auto" else int(number(section, "tests-per-job", int, "[slurm]")),
-        expected=context.expected,
-        slots=int(number(section, "slots", int, "[slurm]")) if "slots" in section else None,
-        bundle_seconds=(number(section, "bundle-seconds", float, "[slurm]")
-                        if "bundle-seconds" in section else bundles.DEFAULT_SECONDS),
-        partition=section.get("partition") or None)
+    system = SlurmSystem(sbatch_options(section), bundles.settings_from(section, "[slurm]"),
+                         expected=context.expected, partition=section.get("partition") or None)
     return BatchLauncher(system, context.reporter, context, limits_from(section, "[slurm]"),
                          line_for=line_for)

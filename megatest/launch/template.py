@@ -26,7 +26,10 @@ submit command runs as a child of the runner, in a session of its own, whose end
 job's; cancelling kills it. It outlives a runner that dies, and a runner taking over carries
 it on while its process lives (its id is `pid<pid>@<start time>`).
 The caps of megatest.launch.batch apply (`max-queued`, `poll-min`, ... in the section), but
-for `submits-per-minute`, 600 unless set: a template submits one test per call.
+for `submits-per-minute`, 600 unless set: a template submits one test per call. Cheap tests
+may share a job as on Slurm (megatest.launch.bundles): `tests-per-job N`, or `slots N` (how
+many jobs the run may keep running) for bundles planned from earlier runs' durations
+(`bundle-seconds`); the job's script runs them one after the other.
 """
 
 from __future__ import annotations
@@ -36,12 +39,12 @@ import re
 import shlex
 import signal
 import subprocess
-from collections.abc import Collection, Hashable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from megatest.errors import UsageError
 from megatest.executor.reporter import TestRef
-from megatest.launch import endings
+from megatest.launch import bundles, endings
 from megatest.launch.base import LauncherContext
 from megatest.launch.batch import (
     BatchLauncher,
@@ -182,23 +185,56 @@ def _sync_y(words: Sequence[str]) -> bool:
 class TemplateSystem:
     """A BatchSystem run from a Template."""
 
-    def __init__(self, template: Template, line: str = ""):
+    def __init__(self, template: Template, line: str = "",
+                 settings: bundles.Settings = bundles.ONE_PER_JOB,
+                 expected: Callable[[TestRef], float | None] = lambda _test: None):
         self.template = template
         self.name = template.name
         self.line = line  # the run's launcher line (each Submission has its test's own)
+        # bundles: `tests-per-job N`, or auto with `slots` given (no batch system here has
+        # one call that says how wide the farm is for this user); else a job per test
+        self.settings = settings
+        self.expected = expected
         self.words = parse_states(template.states, f"[{template.name}]")
         self._jobid = re.compile(template.jobid, re.MULTILINE)
         self._status_line = re.compile(template.status_line)
         self._children: dict[str, subprocess.Popen[bytes]] = {}  # sync jobs: id -> child
 
     def group_key(self, sub: Submission) -> Hashable | None:
-        return None  # one submit call per test
+        """Tests that may share a job (the same launcher line) go out together; the others
+        one submit call each, paced by `submits-per-minute`. With auto bundles only tests
+        with a history are held together: the rest could only go out one by one."""
+        per_job = self.settings.tests_per_job
+        if per_job is not None:
+            return sub.line if per_job > 1 else None
+        if self.settings.slots is None or self.expected(sub.test) is None:
+            return None
+        return sub.line
 
     def submit(self, group: Sequence[Submission], jobname: str) -> list[str]:
-        return [self._submit_one(sub, jobname) for sub in group]
+        if len(group) == 1:
+            return [self._submit_one(group, jobname)]
+        if self.settings.tests_per_job is not None:
+            plan = bundles.fixed(len(group), self.settings.tests_per_job)
+        else:
+            plan = bundles.plan(group, lambda sub: self.expected(sub.test),
+                                width=self.settings.slots, seconds=self.settings.seconds)
+        ids: dict[int, str] = {}
+        try:
+            for bundle in plan:
+                job_id = self._submit_one([group[i] for i in bundle], jobname)
+                ids.update(dict.fromkeys(bundle, job_id))
+        except SubmitError:
+            if ids:  # all of the group fails: none of it may run behind its failed rows
+                self.cancel(list(dict.fromkeys(ids.values())))
+            raise
+        return [ids[i] for i in range(len(group))]
 
-    def _submit_one(self, sub: Submission, jobname: str) -> str:
-        script = write_script(sub)
+    def _submit_one(self, subs: Sequence[Submission], jobname: str) -> str:
+        """One job running `subs` one after the other (the first one's fields fill the
+        template)."""
+        sub = subs[0]
+        script = write_script(sub, subs[1:])
         command = substitute(self.template.submit, {
             "launcher": sub.line, "script": script, "jobname": jobname,
             "rundir": sub.run_dir, "test": sub.test.test_name, "item": sub.test.item_path,
@@ -304,14 +340,17 @@ def _stop_group(pid: int) -> None:
         pass
 
 
-def write_script(sub: Submission) -> str:
+def write_script(sub: Submission, more: Sequence[Submission] = ()) -> str:
     """The test's job script in its run directory: what the batch system runs (`#!` first:
-    some systems refuse a script without one)."""
+    some systems refuse a script without one). `more`: tests of its bundle, run after it by
+    the same `test execute` (each test's output goes to its own mt_launch.log)."""
     path = os.path.join(sub.run_dir, SCRIPT_NAME)
+    tests = ", ".join(s.test.full_name for s in (sub, *more))
+    jobs = "".join(f" --job {shlex.quote(other.job_file)}" for other in more)
     with open(path, "w", encoding="utf-8", errors="surrogateescape") as fh:
-        fh.write(f"#!/bin/sh\n# megatest: run test {sub.test.full_name} on this node\n"
+        fh.write(f"#!/bin/sh\n# megatest: run test {tests} on this node\n"
                  f"cd {shlex.quote(sub.run_dir)} || exit 1\n"
-                 f"exec {sub.command} >>mt_launch.log 2>&1\n")
+                 f"exec {sub.command}{jobs} >>mt_launch.log 2>&1\n")
     os.chmod(path, 0o755)
     return path
 
@@ -330,7 +369,9 @@ def _make(name: str, context: LauncherContext) -> BatchLauncher:
             return parts[1] if len(parts) > 1 and parts[0] == "template" else ""
         return line
 
-    return BatchLauncher(TemplateSystem(template, default), context.reporter, context,
+    system = TemplateSystem(template, default, bundles.settings_from(section, f"[{name}]"),
+                            context.expected)
+    return BatchLauncher(system, context.reporter, context,
                          template_limits(section, f"[{name}]"), line_for=line_for)
 
 

@@ -101,6 +101,7 @@ LAUNCHERS = {
     "pbs": "launcher qsub -q debug",
     "lsf": "launcher bsub -q normal -o $MT_TEST_RUN_DIR/lsf.log",
     "slurm-bundles": "launcher slurm\n\n[slurm]\ntests-per-job 3",
+    "lsf-bundles": "launcher bsub -q normal\n\n[bsub]\ntests-per-job 3",
 }
 
 
@@ -118,9 +119,9 @@ def test_the_example_area_ends_as_it_does_locally(kind, tmp_path, request, fake_
     assert tables[kind] == tables["local"]
 
 
-@pytest.mark.parametrize("kind", ["slurm", "slurm-bundles", "pbs", "lsf"])
+@pytest.mark.parametrize("kind", ["slurm", "slurm-bundles", "pbs", "lsf", "lsf-bundles"])
 def test_the_batch_area_ends_as_it_does_locally(kind, tmp_path, request, fake_lsf):
-    if kind != "lsf":
+    if not kind.startswith("lsf"):
         request.getfixturevalue("slurm")
     from tests.e2e.conftest import AREAS, AreaRunner, copy_area
 
@@ -343,3 +344,15 @@ def test_a_rerun_bundles_the_tests_earlier_runs_show_to_be_cheap(make_area, slur
     assert set(area.table(TARGET, "again").values()) == {("COMPLETED", "PASS")}
     assert sorted(area.ran()) == ["quick/a", "quick/a", "quick/b", "quick/b", "quick/c",
                                   "quick/c"]
+
+
+def test_lsf_bundles_cheap_tests_when_its_section_gives_the_slots(make_area, fake_lsf):
+    area = with_launcher(make_area("batch"), LAUNCHERS["lsf"] + "\n\n[bsub]\nslots 1")
+    quick = {run: area.root / "runs" / TARGET / run / "quick" for run in ("first", "again")}
+    for run in quick:
+        area.mt("runs", "start", "--target", TARGET, "--runname", run, "--testpatt", "quick",
+                timeout=300)
+    assert len({read_job_id(str(quick["first"] / n)) for n in "abc"}) == 3  # no history
+    assert len({read_job_id(str(quick["again"] / n)) for n in "abc"}) == 1  # one job
+    assert set(area.table(TARGET, "again").values()) == {("COMPLETED", "PASS")}
+    assert sorted(area.ran()) == sorted(["quick/a", "quick/b", "quick/c"] * 2)

@@ -11,7 +11,7 @@ import pytest
 
 from megatest.executor.reporter import TestRef
 from megatest.launch.batch import Submission
-from megatest.launch.bundles import plan, slurm_seconds, time_option
+from megatest.launch.bundles import Settings, plan, slurm_seconds, time_option
 from megatest.launch.slurm import SlurmSystem
 
 
@@ -100,7 +100,7 @@ def _subs(top, names):
 def test_slurm_bundles_cheap_tests_by_history_and_each_test_gets_its_tasks_id(fake_sbatch):
     said = []
     history = {"a": 1.0, "b": 1.0, "c": None, "d": 1.0}
-    system = SlurmSystem(["--time=30"], None, slots=2, say=said.append,
+    system = SlurmSystem(["--time=30"], Settings(slots=2), say=said.append,
                          expected=lambda test: history[test.item_path])
     subs = _subs(fake_sbatch, "abcd")
     ids = system.submit(subs, "mt1_x")
@@ -118,14 +118,14 @@ def test_slurm_bundles_cheap_tests_by_history_and_each_test_gets_its_tasks_id(fa
 
 
 def test_a_fixed_tests_per_job_ignores_history(fake_sbatch):
-    system = SlurmSystem([], 3, slots=1, expected=lambda _test: 1.0)
+    system = SlurmSystem([], Settings(3, slots=1), expected=lambda _test: 1.0)
     ids = system.submit(_subs(fake_sbatch, "abcd"), "mt1_x")
     assert ids == ["42_0", "42_0", "42_0", "42_1"]
 
 
 def test_slurm_without_sinfo_bundles_nothing(fake_sbatch, monkeypatch):
     monkeypatch.setenv("PATH", str(fake_sbatch / "bin"))  # sbatch only: no sinfo answers
-    system = SlurmSystem([], None, expected=lambda _test: 1.0)
+    system = SlurmSystem([], Settings(), expected=lambda _test: 1.0)
     assert system.submit(_subs(fake_sbatch, "ab"), "mt1_x") == ["42_0", "42_1"]
 
 
@@ -135,17 +135,30 @@ def _limited(top, limits):
 
 
 def test_an_array_of_limited_tests_asks_slurm_for_its_longest_tasks_time(fake_sbatch):
-    system = SlurmSystem([], 2, slots=1)
+    system = SlurmSystem([], Settings(2, slots=1))
     system.submit(_limited(fake_sbatch, [600, 300, 1200]), "mt1_x")
     # tasks: 600 + 300 s and 1200 s; the longest plus its tenth (120 s) is 22 minutes
     assert "--time=22" in (fake_sbatch / "args").read_text().split()
 
 
 def test_the_users_time_or_a_test_without_a_limit_leaves_slurm_its_default(fake_sbatch):
-    SlurmSystem(["--time=UNLIMITED"], 1).submit(_limited(fake_sbatch, [60]), "mt1_x")
+    SlurmSystem(["--time=UNLIMITED"]).submit(_limited(fake_sbatch, [60]), "mt1_x")
     assert (fake_sbatch / "args").read_text().split().count("--time=UNLIMITED") == 1
     assert not [w for w in (fake_sbatch / "args").read_text().split() if w.startswith("--time=")
                 and w != "--time=UNLIMITED"]
     (fake_sbatch / "more").mkdir()
-    SlurmSystem([], 1).submit(_limited(fake_sbatch / "more", [60, None]), "mt1_x")
+    SlurmSystem([]).submit(_limited(fake_sbatch / "more", [60, None]), "mt1_x")
     assert "--time" not in (fake_sbatch / "args").read_text()
+
+
+def test_bundle_keys_read_from_a_section_and_bad_values_name_themselves():
+    from megatest.errors import UsageError
+    from megatest.launch.bundles import settings_from
+
+    assert settings_from({}, "[bsub]") == Settings(None, None, 60.0)
+    assert settings_from({"tests-per-job": "4", "slots": "8", "bundle-seconds": "30"},
+                         "[bsub]") == Settings(4, 8, 30.0)
+    with pytest.raises(UsageError, match=r"\[bsub\] tests-per-job 'lots': not a number"):
+        settings_from({"tests-per-job": "lots"}, "[bsub]")
+    with pytest.raises(UsageError, match=r"\[slurm\] slots '0': must be positive"):
+        settings_from({"slots": "0"}, "[slurm]")

@@ -12,7 +12,7 @@ import pytest
 from megatest.errors import UsageError
 from megatest.executor.reporter import TestRef
 from megatest.launch import endings
-from megatest.launch.batch import Submission, limits_from
+from megatest.launch.batch import Submission, SubmitError, limits_from
 from megatest.launch.slurm import array_script, sbatch_options, slurm_word
 from megatest.launch.template import (
     PRESETS,
@@ -187,3 +187,25 @@ def test_qsub_is_grid_engines_where_sge_root_is_set_and_reads_its_qstat():
     assert template_for("qsub", [], {"flavor": "sge"}, env={}).status == "qstat"
     with pytest.raises(UsageError, match=r"\[qsub\] flavor 'lsf': sge or pbs"):
         template_for("qsub", [], {"flavor": "lsf"}, env={})
+
+
+def test_a_bundle_refused_midway_fails_the_group_and_cancels_what_went_out(tmp_path):
+    from megatest.launch.bundles import Settings
+    from megatest.launch.template import Template
+
+    count = tmp_path / "count"
+    submit = (f"n=$(cat {count} 2>/dev/null || echo 0); echo $((n+1)) > {count}; "
+              f'[ "$n" = 0 ] && echo 11 || {{ echo "queue full" >&2; exit 1; }}')
+    template = Template("template", submit, status="true",
+                        cancel=f"echo {{jobids}} >> {tmp_path}/cancelled")
+    system = TemplateSystem(template, settings=Settings(tests_per_job=2))
+    subs = []
+    for name in "abcd":
+        (tmp_path / name).mkdir()
+        subs.append(_sub(str(tmp_path / name), name))
+    assert system.group_key(subs[0]) == ""  # the same (empty) line: bundled together
+    with pytest.raises(SubmitError, match="queue full"):
+        system.submit(subs, "mt1_x")
+    assert (tmp_path / "cancelled").read_text().split() == ["11"]
+    script = (tmp_path / "a" / ".megatest-job.sh").read_text()
+    assert f"--job {subs[1].job_file}" in script  # a and b in the first job
