@@ -3,9 +3,9 @@
 A launcher line is a command in the original (`nbfake`, `bsub -q normal -o ...`); its first
 word names the implementation here and the other words are handed to it. An implementation
 is one module with a factory taking a LauncherContext, and one entry below (or a
-`register()` call, which is how the tests add a fake one). A run whose tests are sent to
-lines of different kinds gets one of each, under a MixedLauncher. Entries name their module as text
-so that choosing a launcher imports only that one.
+`register()` call, which is how the tests add a fake one). Entries name their module as
+text so that choosing a launcher imports only that one. A run whose tests are sent to lines
+of different kinds gets one launcher of each kind, under a MixedLauncher.
 """
 
 from __future__ import annotations
