@@ -48,12 +48,6 @@ if TYPE_CHECKING:
     from megatest.executor.waivers import WaiverHook
 
 RUNNING_STATES = ("REMOTEHOSTSTART", "RUNNING")
-
-
-def _write_text(path: str, text: str) -> None:
-    # (open, not pathlib: a test's node process imports this module, pathlib costs it 5 ms)
-    with open(path, "w", encoding="utf-8", errors="surrogateescape") as fh:
-        fh.write(text)
 # How long an adopted step's end may wait for its keeper to write the exit code down
 KEEPER_GRACE = 5.0
 _STEP_PARAMS = re.compile(r"^\{[^}]*\}[ \t]*")
@@ -96,6 +90,12 @@ class StepSpec(NamedTuple):
 def logpro_file_text(step: str, rules: str) -> str:
     """What a `[logpro] <step>` entry becomes on disk: two `;;` header lines, then the rules."""
     return f";; rules for step {step}\n;; written by megatest from the testconfig [logpro] section\n{rules}\n"
+
+
+def _write_text(path: str, text: str) -> None:
+    # (open, not pathlib: a test's node process imports this module, pathlib costs it 5 ms)
+    with open(path, "w", encoding="utf-8", errors="surrogateescape") as fh:
+        fh.write(text)
 
 
 def write_step_files(run_dir: str, steps: Sequence[StepSpec], *, makefile: bool = True,
