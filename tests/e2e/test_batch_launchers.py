@@ -24,7 +24,6 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "demo"
 DEFAULT_CONF = "/tmp/megatest-slurm/slurm.conf"
 
 
-
 def _slurm_conf() -> str | None:
     conf = os.environ.get("SLURM_CONF") or DEFAULT_CONF
     if not os.path.exists(conf) or shutil.which("sinfo") is None:
