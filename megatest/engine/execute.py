@@ -135,6 +135,7 @@ def execute(job_paths: Sequence[str], *, clock: Callable[[], float] = time.monot
                 "KILLED", "KILLED", f"the job was stopped by {signal.Signals(stopped).name} "
                 "before the test started", host, stopped))
             continue
+        began = clock()
         try:
             state, status, comment, stopped = _run(spec, clock)
         except Exception as exc:  # whatever stopped it, the launcher must hear of it
@@ -143,7 +144,8 @@ def execute(job_paths: Sequence[str], *, clock: Callable[[], float] = time.monot
                                                 f"the job on {host} failed: {message}", host))
             bad.append(f"test execute {spec.test_name}: {message}")
             continue
-        write_exit(spec.run_dir, ExitRecord(state, status, comment, host, stopped))
+        write_exit(spec.run_dir, ExitRecord(state, status, comment, host, stopped,
+                                            max(0.0, clock() - began)))
     if bad:
         raise UsageError(bad[0])
     return 0

@@ -10,6 +10,10 @@ else is here, the same for all of them:
   queue goes out once its oldest entry waited `coalesce` seconds (so the tests a runner hands
   over in one go share one submit call), within the caps on queued jobs and on submit calls
   per minute.
+- Bundles (megatest.launch.bundles) need each test's time: from earlier runs, else from its
+  first items in this run. A test with no known time goes out a slot's worth at a time
+  (`probe_width()`), its other items held until one of the first ends COMPLETED and says
+  how long it took, or `probe_wait` passed; held items could not have started anyway.
 - `poll()` waits in the runner's selector until the next thing due: the exit files of the
   submitted jobs are looked at often (a stat each: cheap), the batch system is asked at an
   interval that backs off while nothing changes and starts again at its shortest when
@@ -79,6 +83,7 @@ class Submission(NamedTuple):
     command: str  # shell text: megatest running this test's job file
     line: str  # the launcher line that chose the batch system for this test
     runtimelim: float | None = None  # the test's own limit, seconds (its job's, with a margin)
+    expected: float | None = None  # how long it took before (seconds; None: not known)
 
 
 class BatchSystem(Protocol):
@@ -102,6 +107,11 @@ class BatchSystem(Protocol):
     def run_jobs(self, jobname: str) -> dict[str, str]:
         """Every job of the run the system knows (id -> word), for a runner taking over."""
 
+    def probe_width(self) -> int | None:
+        """When it plans bundles from test times: how many tests of a test with no known
+        time go out alone at first (the slots it has), the rest waiting for their times.
+        None: nothing waits."""
+
 
 @dataclass
 class BatchLimits:
@@ -116,6 +126,7 @@ class BatchLimits:
     coalesce: float = 0.2
     exit_check: float = 0.25
     max_group: int = 1000
+    probe_wait: float = 60.0  # the longest a test's held items wait for its first ones' times
 
 
 @dataclass
@@ -158,6 +169,9 @@ class BatchLauncher:
         self.clock = context.clock
         self.limits = limits or BatchLimits()
         self.line_for = line_for or (lambda _test: "")
+        self.past = context.expected  # a test's time in earlier runs
+        self._seen: dict[str, float] = {}  # test name -> its longest COMPLETED item so far
+        self._probes: dict[str, float] = {}  # test name -> when its first items went out
         self.jobname: str | None = None
         self._jobs: dict[TestRef, _Job] = {}
         self._pending: list[_Job] = []  # not submitted yet, oldest first
@@ -281,7 +295,11 @@ class BatchLauncher:
         times = []
         if self._pending and self._queued() < self.limits.max_queued:
             # (at the cap, the status poll that frees room is what is due)
-            times.append(max(self._pending[0].queued_at + self.limits.coalesce, self._next_submit))
+            ready, release = self._ready(now)
+            if ready:
+                times.append(max(ready[0].queued_at + self.limits.coalesce, self._next_submit))
+            if release is not None:
+                times.append(release)
         if len(self._jobs) > len(self._pending):  # some are with the batch system
             times += [self._next_exit_check, self._next_status]
         if self._cancels:
@@ -294,16 +312,59 @@ class BatchLauncher:
         return sum(1 for job in self._jobs.values()
                    if job.job_id is not None and job.word in (None, endings.QUEUED))
 
+    def expected(self, test: TestRef) -> float | None:
+        """The test's time: in earlier runs, else that of its items ended in this run."""
+        past = self.past(test)
+        return past if past is not None else self._seen.get(test.test_name)
+
+    def _ready(self, now: float) -> tuple[list[_Job], float | None]:
+        """The pending jobs that may go out now, oldest first, and when held ones are let go.
+
+        A test with no known time probes: as many of its items as the system has slots go
+        out alone; the others wait (they could not start yet anyway) for the time of the
+        first to end, then go out bundled by it. None ends within `probe_wait`: they go
+        alone, so a long test's items wait that long at most."""
+        width = self.system.probe_width()
+        if width is None:
+            return self._pending, None
+        flying: dict[str, int] = {}
+        for job in self._jobs.values():
+            if job.sub is None:  # submitted
+                flying[job.test.test_name] = flying.get(job.test.test_name, 0) + 1
+        ready: list[_Job] = []
+        release = None
+        for job in self._pending:
+            name = job.test.test_name
+            started = self._probes.get(name)
+            if (started is not None and now - started >= self.limits.probe_wait) \
+                    or self.expected(job.test) is not None:
+                ready.append(job)
+            elif flying.get(name, 0) < width:
+                flying[name] = flying.get(name, 0) + 1
+                ready.append(job)
+            elif started is not None:
+                until = started + self.limits.probe_wait
+                release = until if release is None else min(release, until)
+        return ready, release
+
     def _submit_due(self, now: float, events: list[LaunchEvent]) -> None:
         limits = self.limits
         while self._pending and now >= self._next_submit:
-            full = len(self._pending) >= limits.max_group
-            if not full and now < self._pending[0].queued_at + limits.coalesce:
+            ready = self._ready(now)[0]
+            if not ready:
+                return  # held for their probes' times (_until_due knows when to look again)
+            full = len(ready) >= limits.max_group
+            if not full and now < ready[0].queued_at + limits.coalesce:
                 return
             room = limits.max_queued - self._queued()
             if room <= 0:
                 return  # the next status poll frees room
-            take = self._pending[: min(room, limits.max_group)]
+            take = ready[: min(room, limits.max_group)]
+            for job in take:
+                if job.sub is not None:
+                    job.sub = job.sub._replace(expected=self.expected(job.test))
+                    if job.sub.expected is None:
+                        self._probes.setdefault(job.test.test_name, now)
             key = self.system.group_key(take[0].sub)
             group = [take[0]] if key is None else [
                 job for job in take if self.system.group_key(job.sub) == key]
@@ -403,6 +464,9 @@ class BatchLauncher:
             comment = (endings.ending(self.system.name, job.job_id or "?", word).comment
                        if word is not None and not endings.is_alive(word) else record.comment)
         state, status = record.state, record.status
+        if record.seconds is not None and state == "COMPLETED":
+            name = job.test.test_name
+            self._seen[name] = max(record.seconds, self._seen.get(name, 0.0))
         if status == "FAIL" and job.waiver_hook is not None:
             # `[waivers]` are judged here, where the earlier runs are (the node has none)
             waived = job.waiver_hook(job.test, record.comment)

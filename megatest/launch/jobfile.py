@@ -49,6 +49,7 @@ class ExitRecord(NamedTuple):
     comment: str | None = None
     host: str = ""
     signal: int | None = None  # the job itself was stopped by this signal (cancelled)
+    seconds: float | None = None  # how long the test ran (what later bundles are planned by)
 
 
 def _replace(path: str, text: str) -> None:

@@ -8,7 +8,8 @@
     submits-per-minute 120    sbatch calls
     array-size  1000          tests per sbatch call (one array)
     tests-per-job auto        tests one array task runs one after the other: auto (cheap
-                              tests by earlier runs' durations, megatest.launch.bundles) or N
+                              tests by their times in earlier runs, or in this one's first
+                              items: megatest.launch.bundles, .batch) or N
     bundle-seconds 60         auto: what one task's tests took together before, at most
     slots       64            auto: tasks the run keeps at least (default: the CPUs of the
                               partition, from one sinfo call)
@@ -60,11 +61,9 @@ class SlurmSystem:
 
     def __init__(self, options: Sequence[str] = (),
                  settings: bundles.Settings = bundles.ONE_PER_JOB, *,
-                 expected: Callable[[TestRef], float | None] = lambda _test: None,
                  partition: str | None = None, say: Callable[[str], None] | None = None):
         self.options = list(options)
-        self.settings = settings  # tests_per_job None: bundles from earlier runs' durations
-        self.expected = expected
+        self.settings = settings  # tests_per_job None: bundles from the tests' known times
         self.slots = settings.slots
         self.partition = partition
         self.say = say or (lambda text: verbosity.detail(2, text))
@@ -91,14 +90,17 @@ class SlurmSystem:
         """The group's positions by array task."""
         if self.settings.tests_per_job is not None:
             return bundles.fixed(len(group), self.settings.tests_per_job)
-        plan = bundles.plan(group, lambda sub: self.expected(sub.test), width=self.width(),
+        plan = bundles.plan(group, lambda sub: sub.expected, width=self.width(),
                             seconds=self.settings.seconds,
                             time_limit=bundles.time_option(options))
         if len(plan) < len(group):
             tasks = f"{len(plan)} array task{'' if len(plan) == 1 else 's'}"
             self.say(f"slurm: {len(group)} tests in {tasks} (cheap tests bundled by their "
-                     "earlier durations)")
+                     "known times)")
         return plan
+
+    def probe_width(self) -> int | None:
+        return self.width() if self.settings.tests_per_job is None else None
 
     def width(self) -> int | None:
         """The slots a run keeps busy: `[slurm] slots`, else the partition's CPUs (asked
@@ -199,6 +201,6 @@ def from_context(context: LauncherContext) -> BatchLauncher:
         return shlex.join(words[1:] if words[:1] == ["slurm"] else context.words)
 
     system = SlurmSystem(sbatch_options(section), bundles.settings_from(section, "[slurm]"),
-                         expected=context.expected, partition=section.get("partition") or None)
+                         partition=section.get("partition") or None)
     return BatchLauncher(system, context.reporter, context, limits_from(section, "[slurm]"),
                          line_for=line_for)

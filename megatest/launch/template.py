@@ -39,7 +39,7 @@ import re
 import shlex
 import signal
 import subprocess
-from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from megatest.errors import UsageError
@@ -186,15 +186,13 @@ class TemplateSystem:
     """A BatchSystem run from a Template."""
 
     def __init__(self, template: Template, line: str = "",
-                 settings: bundles.Settings = bundles.ONE_PER_JOB,
-                 expected: Callable[[TestRef], float | None] = lambda _test: None):
+                 settings: bundles.Settings = bundles.ONE_PER_JOB):
         self.template = template
         self.name = template.name
         self.line = line  # the run's launcher line (each Submission has its test's own)
         # bundles: `tests-per-job N`, or auto with `slots` given (no batch system here has
         # one call that says how wide the farm is for this user); else a job per test
         self.settings = settings
-        self.expected = expected
         self.words = parse_states(template.states, f"[{template.name}]")
         self._jobid = re.compile(template.jobid, re.MULTILINE)
         self._status_line = re.compile(template.status_line)
@@ -207,9 +205,12 @@ class TemplateSystem:
         per_job = self.settings.tests_per_job
         if per_job is not None:
             return sub.line if per_job > 1 else None
-        if self.settings.slots is None or self.expected(sub.test) is None:
+        if self.settings.slots is None or sub.expected is None:
             return None
         return sub.line
+
+    def probe_width(self) -> int | None:
+        return self.settings.slots if self.settings.tests_per_job is None else None
 
     def submit(self, group: Sequence[Submission], jobname: str) -> list[str]:
         if len(group) == 1:
@@ -217,7 +218,7 @@ class TemplateSystem:
         if self.settings.tests_per_job is not None:
             plan = bundles.fixed(len(group), self.settings.tests_per_job)
         else:
-            plan = bundles.plan(group, lambda sub: self.expected(sub.test),
+            plan = bundles.plan(group, lambda sub: sub.expected,
                                 width=self.settings.slots, seconds=self.settings.seconds)
         ids: dict[int, str] = {}
         try:
@@ -369,8 +370,7 @@ def _make(name: str, context: LauncherContext) -> BatchLauncher:
             return parts[1] if len(parts) > 1 and parts[0] == "template" else ""
         return line
 
-    system = TemplateSystem(template, default, bundles.settings_from(section, f"[{name}]"),
-                            context.expected)
+    system = TemplateSystem(template, default, bundles.settings_from(section, f"[{name}]"))
     return BatchLauncher(system, context.reporter, context,
                          template_limits(section, f"[{name}]"), line_for=line_for)
 

@@ -329,13 +329,13 @@ def test_a_cancelled_bundle_ends_all_its_tests_killed_and_starts_no_more(make_ar
     assert len(area.ran()) == 1  # the others never started
 
 
-def test_a_rerun_bundles_the_tests_earlier_runs_show_to_be_cheap(make_area, slurm):
+def test_a_first_run_probes_and_a_rerun_bundles_the_cheap_tests(make_area, slurm):
     area = with_launcher(make_area("batch"), "launcher slurm\n\n[slurm]\nslots 1")
     quick = {run: area.root / "runs" / TARGET / run / "quick" for run in ("first", "again")}
     area.mt("runs", "start", "--target", TARGET, "--runname", "first", "--testpatt", "quick",
             timeout=300)
-    first = {read_job_id(str(quick["first"] / n)) for n in "abc"}
-    assert len(first) == 3  # no history: a task per test
+    a, b, c = (read_job_id(str(quick["first"] / n)) for n in "abc")
+    assert a != b == c  # no history: one alone (a slot's worth), the rest bundled by its time
     proc = area.mt("runs", "start", "--target", TARGET, "--runname", "again", "--testpatt",
                    "quick", "-debug", "2", timeout=300)
     assert len({read_job_id(str(quick["again"] / n)) for n in "abc"}) == 1
@@ -351,7 +351,8 @@ def test_lsf_bundles_cheap_tests_when_its_section_gives_the_slots(make_area, fak
     for run in quick:
         area.mt("runs", "start", "--target", TARGET, "--runname", run, "--testpatt", "quick",
                 timeout=300)
-    assert len({read_job_id(str(quick["first"] / n)) for n in "abc"}) == 3  # no history
+    a, b, c = (read_job_id(str(quick["first"] / n)) for n in "abc")
+    assert a != b == c  # no history: one probes, the others go together once it ended
     assert len({read_job_id(str(quick["again"] / n)) for n in "abc"}) == 1  # one job
     assert set(area.table(TARGET, "again").values()) == {("COMPLETED", "PASS")}
     assert sorted(area.ran()) == sorted(["quick/a", "quick/b", "quick/c"] * 2)

@@ -57,8 +57,9 @@ class FakeSystem:
 
     name = "fake"
 
-    def __init__(self, grouping: bool = True) -> None:
+    def __init__(self, grouping: bool = True, width: int | None = None) -> None:
         self.grouping = grouping
+        self.width = width  # probe_width: None, nothing waits for times
         self.submits: list[list[str]] = []
         self.status_calls = 0
         self.cancels: list[list[str]] = []
@@ -89,13 +90,16 @@ class FakeSystem:
     def run_jobs(self, jobname):
         return dict(self.words)
 
+    def probe_width(self):
+        return self.width
 
-def make(tmp_path, limits=None, grouping=True):
+
+def make(tmp_path, limits=None, grouping=True, width=None, past=None):
     clock = Clock()
-    system = FakeSystem(grouping)
+    system = FakeSystem(grouping, width)
     rep = MemoryReporter()
     selector = ClockSelector(clock)
-    ctx = LauncherContext(rep, selector, clock)
+    ctx = LauncherContext(rep, selector, clock, expected=past or (lambda _test: None))
     launcher = BatchLauncher(system, rep, ctx, limits or BatchLimits())
     return launcher, system, rep, clock, selector
 
@@ -295,3 +299,47 @@ def test_a_fail_in_the_exit_file_goes_through_the_tests_waiver_rules_here(tmp_pa
     assert asked == [("t0", "Failed at step go")]
     assert rep.states[s.test] == ("COMPLETED", "WAIVED")
     assert rep.comments[s.test] == "known failure"
+
+
+def item_spec(tmp_path, item: str) -> LaunchSpec:
+    base = spec(tmp_path, f"sim-{item}")
+    return base._replace(test=TestRef("sim", item, 1, 7))
+
+
+def end(launcher_spec: LaunchSpec, seconds: float, state: str = "COMPLETED") -> None:
+    write_exit(run_dir(launcher_spec), ExitRecord(state, "PASS", None, "node", None, seconds))
+
+
+def test_a_test_with_no_known_time_sends_a_slots_worth_then_the_rest_with_its_time(tmp_path):
+    launcher, system, _rep, clock, _sel = make(tmp_path, width=2)
+    specs = [item_spec(tmp_path, str(n)) for n in range(6)]
+    for one in specs:
+        launcher.submit(one)
+    poll_until(launcher, lambda: system.submits)
+    assert system.submits == [["sim", "sim"]]  # two alone; four wait for a time
+    for _ in range(5):
+        launcher.poll(0.1)
+    assert len(system.submits) == 1  # nothing new while the first two run
+    end(specs[0], 3.0)
+    poll_until(launcher, lambda: len(system.submits) == 2)
+    assert len(system.submits[1]) == 4  # the rest at once, each knowing the time
+    assert launcher.expected(specs[5].test) == 3.0
+
+
+def test_held_items_go_alone_when_no_first_item_ends_within_the_probe_wait(tmp_path):
+    launcher, system, _rep, clock, _sel = make(tmp_path, BatchLimits(probe_wait=30.0), width=2)
+    for n in range(5):
+        launcher.submit(item_spec(tmp_path, str(n)))
+    start = clock.now
+    poll_until(launcher, lambda: len(system.submits) == 2, step=1.0)
+    assert 30.0 <= clock.now - start <= 31.5  # a long test's items waited that long, no more
+    assert [len(group) for group in system.submits] == [2, 3]
+
+
+def test_a_known_time_or_no_width_holds_nothing(tmp_path):
+    for kwargs in ({"width": 2, "past": lambda _test: 5.0}, {"width": None}):
+        launcher, system, _rep, _clock, _sel = make(tmp_path, **kwargs)
+        for n in range(5):
+            launcher.submit(item_spec(tmp_path, str(n)))
+        poll_until(launcher, lambda system=system: system.submits)
+        assert [len(group) for group in system.submits] == [5]

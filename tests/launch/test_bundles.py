@@ -100,15 +100,15 @@ def _subs(top, names):
 def test_slurm_bundles_cheap_tests_by_history_and_each_test_gets_its_tasks_id(fake_sbatch):
     said = []
     history = {"a": 1.0, "b": 1.0, "c": None, "d": 1.0}
-    system = SlurmSystem(["--time=30"], Settings(slots=2), say=said.append,
-                         expected=lambda test: history[test.item_path])
-    subs = _subs(fake_sbatch, "abcd")
+    system = SlurmSystem(["--time=30"], Settings(slots=2), say=said.append)
+    subs = [sub._replace(expected=history[sub.test.item_path])
+            for sub in _subs(fake_sbatch, "abcd")]
     ids = system.submit(subs, "mt1_x")
     assert "--array=0-1" in (fake_sbatch / "args").read_text()
     assert ids[2] == "42_0"  # no history: alone, first
     assert ids[0] == ids[1] == ids[3] == "42_1"
-    assert said == ["slurm: 4 tests in 2 array tasks (cheap tests bundled by their earlier "
-                    "durations)"]
+    assert said == ["slurm: 4 tests in 2 array tasks (cheap tests bundled by their known "
+                    "times)"]
     script = (fake_sbatch / "script").read_text()
     out = subprocess.run(["/bin/sh", "-c", script], env={"SLURM_ARRAY_TASK_ID": "1"},
                          capture_output=True, text=True)
@@ -118,15 +118,18 @@ def test_slurm_bundles_cheap_tests_by_history_and_each_test_gets_its_tasks_id(fa
 
 
 def test_a_fixed_tests_per_job_ignores_history(fake_sbatch):
-    system = SlurmSystem([], Settings(3, slots=1), expected=lambda _test: 1.0)
-    ids = system.submit(_subs(fake_sbatch, "abcd"), "mt1_x")
+    system = SlurmSystem([], Settings(3, slots=1))
+    ids = system.submit([sub._replace(expected=1.0) for sub in _subs(fake_sbatch, "abcd")],
+                        "mt1_x")
     assert ids == ["42_0", "42_0", "42_0", "42_1"]
 
 
 def test_slurm_without_sinfo_bundles_nothing(fake_sbatch, monkeypatch):
     monkeypatch.setenv("PATH", str(fake_sbatch / "bin"))  # sbatch only: no sinfo answers
-    system = SlurmSystem([], Settings(), expected=lambda _test: 1.0)
-    assert system.submit(_subs(fake_sbatch, "ab"), "mt1_x") == ["42_0", "42_1"]
+    system = SlurmSystem([], Settings())
+    subs = [sub._replace(expected=1.0) for sub in _subs(fake_sbatch, "ab")]
+    assert system.submit(subs, "mt1_x") == ["42_0", "42_1"]
+    assert system.probe_width() is None  # nothing waits for times it could not use
 
 
 def _limited(top, limits):
