@@ -532,7 +532,8 @@ def limits_from(section: Mapping[str, str], where: str,
     limits = BatchLimits() if defaults is None else replace(defaults)
     names = {"max-queued": ("max_queued", int), "submits-per-minute": ("submits_per_minute", float),
              "poll-min": ("poll_min", float), "poll-max": ("poll_max", float),
-             "array-size": ("max_group", int), "coalesce": ("coalesce", float)}
+             "array-size": ("max_group", int), "coalesce": ("coalesce", float),
+             "probe-wait": ("probe_wait", float)}
     for key, (attr, kind) in names.items():
         if key in section:
             setattr(limits, attr, number(section, key, kind, where))

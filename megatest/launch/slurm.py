@@ -13,6 +13,8 @@
     bundle-seconds 60         auto: what one task's tests took together before, at most
     slots       64            auto: tasks the run keeps at least (default: the CPUs of the
                               partition, from one sinfo call)
+    probe-wait  60            auto: how long a new test's held items wait for its first
+                              items' times, at most (megatest.launch.batch)
     poll-min 0.5  poll-max 10 the squeue interval's back-off, in seconds
 
 The tests a runner hands over together go out as ONE `sbatch --parsable --array` whose

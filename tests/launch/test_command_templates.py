@@ -132,8 +132,10 @@ def test_slurm_section_options_and_caps():
     assert sbatch_options({"partition": "debug", "account": "proj",
                            "sbatch-options": "--qos=high --time='1:00:00'"}) == [
         "--partition=debug", "--account=proj", "--qos=high", "--time=1:00:00"]
-    limits = limits_from({"max-queued": "50", "poll-max": "2.5", "array-size": "100"}, "[slurm]")
-    assert (limits.max_queued, limits.poll_max, limits.max_group) == (50, 2.5, 100)
+    limits = limits_from({"max-queued": "50", "poll-max": "2.5", "array-size": "100",
+                          "probe-wait": "5"}, "[slurm]")
+    assert (limits.max_queued, limits.poll_max, limits.max_group, limits.probe_wait) == (
+        50, 2.5, 100, 5.0)
     with pytest.raises(UsageError, match=r"\[slurm\] max-queued 'lots': not a number"):
         limits_from({"max-queued": "lots"}, "[slurm]")
     with pytest.raises(UsageError, match=r"\[slurm\] array-size '0': must be positive"):
