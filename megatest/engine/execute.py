@@ -20,12 +20,18 @@ import select
 import signal
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from megatest.engine.helpers import SELF_STATUS_MARK, open_writer
+from megatest.engine.recorder import columns, data_row, heartbeat_write
 from megatest.errors import UsageError
 from megatest.executor.reporter import Heartbeat, TestRef
+from megatest.executor.spawn import LAUNCH_LOG
 from megatest.launch.jobfile import ExitRecord, JobSpec, read_job, write_exit
+from megatest.store.writes import DataWrite, FieldsWrite, StateWrite, StepWrite, Write
+
+if TYPE_CHECKING:
+    from megatest.executor.logpro import TestDataRow
 
 # The steps get this long between SIGTERM and SIGKILL: Slurm's KillWait (30 s by default)
 # must leave the job time to write its exit file after them.
@@ -33,21 +39,20 @@ KILL_GRACE = 3.0
 # Variables of the batch system the test may want (its job id, its node list, ...).
 _BATCH_PREFIXES = ("SLURM_", "LSB_", "LSF_", "PBS_", "SGE_", "JOB_ID")
 _SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
-_FIELD_NAMES = {"process_id": "pid"}
 
 
 class WriterReporter:
-    """The executor's Reporter over one RunWriter. Reports are held and sent together (one
-    request through a server, one transaction without) at the moments someone else may look:
-    before each process of the test starts (its helper calls must find the test as this
-    process left it), at each heartbeat, and at the end. A one-step test costs two
-    requests, not one per report."""
+    """The executor's Reporter over one RunWriter. Reports are held as the store's typed
+    writes and applied together (one request through a server, one transaction without) at
+    the moments someone else may look: before each process of the test starts (its helper
+    calls must find the test as this process left it), at each heartbeat, and at the end. A
+    one-step test costs two requests, not one per report."""
 
-    def __init__(self, writer: Any, spec: JobSpec):  # a RunWriter that also takes heartbeats
+    def __init__(self, writer: Any, spec: JobSpec):  # a RunWriter
         self.writer = writer
         self.spec = spec
         self.state: tuple[str, str] = ("LAUNCHED", "n/a")
-        self._held: list[Callable[[], None]] = []
+        self._held: list[Write] = []
 
     def flush(self) -> None:
         """Send what is held, as one batch."""
@@ -55,41 +60,27 @@ class WriterReporter:
             return
         held, self._held = self._held, []
         with self.writer.batch():
-            for write in held:
-                write()
+            self.writer.apply(held)
 
     def set_state_status(self, test: TestRef, state: str | None, status: str | None,
                          comment: str | None) -> None:
-        test_id = self.spec.test_id
-        self._held.append(lambda: self.writer.set_state_status(test_id, state, status, comment))
+        self._held.append(StateWrite(self.spec.test_id, state, status, comment))
         self.state = (state or self.state[0], status or self.state[1])
 
     def step(self, test: TestRef, name: str, state: str, status: str, logfile: str,
              comment: str) -> None:
-        test_id = self.spec.test_id
-        self._held.append(
-            lambda: self.writer.add_step(test_id, name, state, status, logfile, comment))
+        self._held.append(StepWrite(self.spec.test_id, name, state, str(status), logfile or "",
+                                    comment or ""))
 
     def set_values(self, test: TestRef, values: Mapping[str, object]) -> None:
-        fields = {}
-        for name, value in values.items():
-            if name == "run_duration" and isinstance(value, float):
-                value = int(round(value))
-            fields[_FIELD_NAMES.get(name, name)] = value
-        test_id = self.spec.test_id
-        self._held.append(lambda: self.writer.update_fields(test_id, **fields))
+        self._held.append(FieldsWrite(self.spec.test_id, columns(values)))
 
-    def add_test_data(self, test: TestRef, rows: Sequence[object]) -> None:
+    def add_test_data(self, test: TestRef, rows: Sequence[TestDataRow]) -> None:
         if rows:
-            data = [_data_row(r) for r in rows]
-            test_id = self.spec.test_id
-            self._held.append(lambda: self.writer.add_test_data(test_id, data))
+            self._held.append(DataWrite(self.spec.test_id, [data_row(r) for r in rows]))
 
     def heartbeat(self, test: TestRef, beat: Heartbeat) -> None:
-        test_id = self.spec.test_id
-        self._held.append(lambda: self.writer.heartbeat(
-            test_id, cpuload=beat.cpuload if beat.cpuload >= 0 else None,
-            diskfree=beat.diskfree_kb if beat.diskfree_kb >= 0 else None))
+        self._held.append(heartbeat_write(self.spec.test_id, beat))
         self.flush()
 
     def current_state_status(self, test: TestRef) -> tuple[str, str] | None:
@@ -103,11 +94,6 @@ class WriterReporter:
         with open_store(self.spec.area, create=False) as store:
             rec = store.get_test(self.spec.run_id, self.spec.test_id)
         return (rec.state, rec.status) if rec is not None else self.state
-
-
-def _data_row(row: object) -> dict[str, object]:
-    return {k: getattr(row, k) for k in ("category", "variable", "value", "expected", "tol",
-                                         "units", "comment", "status", "type")}
 
 
 def execute(job_paths: Sequence[str], *, clock: Callable[[], float] = time.monotonic) -> int:
@@ -153,7 +139,7 @@ def execute(job_paths: Sequence[str], *, clock: Callable[[], float] = time.monot
 
 def _output_to(run_dir: str) -> None:
     """This process's output goes to the test's mt_launch.log while it runs the test."""
-    fd = os.open(os.path.join(run_dir, "mt_launch.log"),
+    fd = os.open(os.path.join(run_dir, LAUNCH_LOG),
                  os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o666)
     os.dup2(fd, 1)
     os.dup2(fd, 2)

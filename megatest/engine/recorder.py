@@ -130,25 +130,16 @@ class StoreReporter:
             self.events.step_changed(test, name, state, status, logfile, comment)
 
     def set_values(self, test: TestRef, values: Mapping[str, object]) -> None:
-        fields = self._fields.setdefault(_id(test), {})
-        for name, value in values.items():
-            column = _FIELD_NAMES.get(name, name)
-            if column == "run_duration" and isinstance(value, float):
-                value = int(round(value))
-            fields[column] = value
+        self._fields.setdefault(_id(test), {}).update(columns(values))
 
     def add_test_data(self, test: TestRef, rows: Sequence[TestDataRow]) -> None:
         if rows:
             test_id = _id(test)
-            self._call(test, DataWrite(test_id, [_data_row(r) for r in rows]))
+            self._call(test, DataWrite(test_id, [data_row(r) for r in rows]))
 
     def heartbeat(self, test: TestRef, beat: Heartbeat) -> None:
         test_id = _id(test)
-        self._call(test, HeartbeatWrite(
-            test_id,
-            cpuload=beat.cpuload if beat.cpuload >= 0 else None,
-            diskfree=beat.diskfree_kb if beat.diskfree_kb >= 0 else None,
-        ))
+        self._call(test, heartbeat_write(test_id, beat))
 
     def _call(self, test: TestRef, write: Write) -> None:
         """A write that reads or rewrites the test row: later changes of the test, and of
@@ -201,7 +192,24 @@ def _id(test: TestRef) -> int:
     return test.test_id
 
 
-def _data_row(row: TestDataRow) -> dict[str, object]:
+def columns(values: Mapping[str, object]) -> dict[str, object]:
+    """Reporter.set_values names and values as the test row's columns (whole seconds)."""
+    fields = {}
+    for name, value in values.items():
+        column = _FIELD_NAMES.get(name, name)
+        if column == "run_duration" and isinstance(value, float):
+            value = int(round(value))
+        fields[column] = value
+    return fields
+
+
+def heartbeat_write(test_id: int, beat: Heartbeat) -> HeartbeatWrite:
+    """A heartbeat as its write (a negative reading: not measured)."""
+    return HeartbeatWrite(test_id, cpuload=beat.cpuload if beat.cpuload >= 0 else None,
+                          diskfree=beat.diskfree_kb if beat.diskfree_kb >= 0 else None)
+
+
+def data_row(row: TestDataRow) -> dict[str, object]:
     return {
         "category": row.category,
         "variable": row.variable,

@@ -34,6 +34,7 @@ from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from megatest import verbosity
 from megatest.errors import UsageError
 from megatest.executor.reporter import TestRef
+from megatest.executor.spawn import LAUNCH_LOG
 from megatest.launch import bundles, endings
 from megatest.launch.base import LauncherContext
 from megatest.launch.batch import BatchLauncher, Submission, SubmitError, limits_from
@@ -174,7 +175,7 @@ def array_script(bundles: Sequence[Sequence[Submission]]) -> str:
         first = bundle[0]
         more = "".join(f" --job {shlex.quote(sub.job_file)}" for sub in bundle[1:])
         lines.append(f"{index}) cd {shlex.quote(first.run_dir)} && exec {first.command}{more} "
-                     ">>mt_launch.log 2>&1 ;;")
+                     f">>{LAUNCH_LOG} 2>&1 ;;")
     lines += ["esac",
               'echo "megatest: array task $SLURM_ARRAY_TASK_ID has no test here" >&2', "exit 1", ""]
     return "\n".join(lines)

@@ -44,6 +44,7 @@ from dataclasses import dataclass, replace
 
 from megatest.errors import UsageError
 from megatest.executor.reporter import TestRef
+from megatest.executor.spawn import LAUNCH_LOG
 from megatest.launch import bundles, endings
 from megatest.launch.base import LauncherContext
 from megatest.launch.batch import (
@@ -253,7 +254,7 @@ class TemplateSystem:
     def _start_child(self, command: str, sub: Submission) -> str:
         """A blocking submit (bsub -K, srun): its own process group, its output in the
         test's mt_launch.log; the child is the job's handle."""
-        with open(os.path.join(sub.run_dir, "mt_launch.log"), "ab") as log:
+        with open(os.path.join(sub.run_dir, LAUNCH_LOG), "ab") as log:
             try:
                 child = subprocess.Popen(["/bin/sh", "-c", command], cwd=sub.run_dir,
                                          env=sub.env, stdin=subprocess.DEVNULL, stdout=log,
@@ -351,7 +352,7 @@ def write_script(sub: Submission, more: Sequence[Submission] = ()) -> str:
     with open(path, "w", encoding="utf-8", errors="surrogateescape") as fh:
         fh.write(f"#!/bin/sh\n# megatest: run test {tests} on this node\n"
                  f"cd {shlex.quote(sub.run_dir)} || exit 1\n"
-                 f"exec {sub.command}{jobs} >>mt_launch.log 2>&1\n")
+                 f"exec {sub.command}{jobs} >>{LAUNCH_LOG} 2>&1\n")
     os.chmod(path, 0o755)
     return path
 

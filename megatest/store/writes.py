@@ -12,34 +12,37 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from megatest.store import state as model
 
 
-@dataclass(slots=True)
 class RowPatch:
     """Every change a batch makes to one test row, merged: the last state, status and comment
     given (None: not given), when a start state was last written, and plain columns.
 
     Written as ONE UPDATE. Inside one transaction this leaves exactly what writing each change
     in turn would leave: later writes of the same columns overwrite earlier ones, and an
-    item's parent is rolled up once, after the item's last change (see TestWriter.apply)."""
+    item's parent is rolled up once, after the item's last change (see TestWriter.apply).
+    (A plain class: a test's node process imports this module, and dataclasses costs 10 ms.)"""
 
-    test_id: int
-    testname: str
-    item_path: str
-    state: str | None = None
-    status: str | None = None
-    comment: str | None = None
-    started: int | None = None  # event_time, when a START_TIME_STATES state was written
-    fields: dict[str, Any] | None = None  # UPDATABLE_TEST_FIELDS columns (pid -> attemptnum)
-    # only start states (LAUNCHED, REMOTEHOSTSTART, RUNNING) merged: written only over a
-    # row that is not started or still starting, never over what the test itself or a user
-    # wrote meanwhile (COMPLETED by `-test-status`, KILLREQ by `runs kill`)
-    guarded: bool = True
-    seq: int = 0  # order of the last change among all patches (the item rolled up last)
+    __slots__ = ("test_id", "testname", "item_path", "state", "status", "comment", "started",
+                 "fields", "guarded", "seq")
+
+    def __init__(self, test_id: int, testname: str, item_path: str) -> None:
+        self.test_id = test_id
+        self.testname = testname
+        self.item_path = item_path
+        self.state: str | None = None
+        self.status: str | None = None
+        self.comment: str | None = None
+        self.started: int | None = None  # event_time, when a START_TIME_STATES state was written
+        self.fields: dict[str, Any] | None = None  # UPDATABLE_TEST_FIELDS (pid -> attemptnum)
+        # only start states (LAUNCHED, REMOTEHOSTSTART, RUNNING) merged: written only over a
+        # row that is not started or still starting, never over what the test itself or a
+        # user wrote meanwhile (COMPLETED by `-test-status`, KILLREQ by `runs kill`)
+        self.guarded = True
+        self.seq = 0  # order of the last change among all patches (the item rolled up last)
 
     def change(self, state: str | None, status: str | None, comment: str | None) -> None:
         self.seq = next(_CHANGE_ORDER)

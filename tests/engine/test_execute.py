@@ -32,6 +32,21 @@ class RecordingWriter:
         assert self._open is not None, "a write outside a batch is one request per report"
         self._open.append(write)
 
+    def apply(self, entries):
+        """The typed writes, as the store and the server's client take them."""
+        for entry in entries:
+            kind = type(entry).__name__
+            if kind == "StateWrite":
+                self.set_state_status(entry.test_id, entry.state, entry.status, entry.comment)
+            elif kind == "StepWrite":
+                self.add_step(entry.test_id, entry.stepname, entry.state, entry.status)
+            elif kind == "FieldsWrite":
+                self.update_fields(entry.test_id, **entry.fields)
+            elif kind == "DataWrite":
+                self.add_test_data(entry.test_id, entry.rows)
+            else:
+                self.heartbeat(entry.test_id)
+
     def set_state_status(self, test_id, state=None, status=None, comment=None):
         self._write("state", state, status)
 
