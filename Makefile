@@ -124,14 +124,15 @@ package: build
 		--prefix "$(PREFIX)" --sysconfdir "$(SYSCONFDIR)" --libdir "$(LIBDIR)" \
 		--maintainer "$(PKG_MAINTAINER)" --objdump "$(OBJDUMP)"
 
-# The built binary, then the same checks on a copy installed under a fresh prefix in /tmp
+# The built binary, then the same checks on a copy installed into a fresh staging root in /tmp
 # (what a package installs: the layout, the relative link, the program found from itself).
+# DESTDIR, not PREFIX: configured absolute directories (--libdir=/usr/lib64) stay inside it.
 check-dist: build
 	sh scripts/dist/check_dist.sh $(BINARY)
-	@prefix=$$(mktemp -d "$${TMPDIR:-/tmp}/megatest-check-dist-prefix.XXXXXX") && \
-	$(MAKE) --no-print-directory install PREFIX="$$prefix" >/dev/null && \
-	echo "installed under $$prefix" && \
-	sh scripts/dist/check_dist.sh "$$prefix/bin/megatest"; status=$$?; rm -rf "$$prefix"; exit $$status
+	@root=$$(mktemp -d "$${TMPDIR:-/tmp}/megatest-check-dist-root.XXXXXX") && \
+	$(MAKE) --no-print-directory install DESTDIR="$$root" >/dev/null && \
+	echo "installed under $$root" && \
+	sh scripts/dist/check_dist.sh "$$root$(BINDIR)/megatest"; status=$$?; rm -rf "$$root"; exit $$status
 
 # Two full builds (cold caches, then warm); the figures are printed by the `build` it ends with.
 dist-bench: $(BUILD_STAMP)

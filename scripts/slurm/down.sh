@@ -25,12 +25,13 @@ stop() {  # stop PIDFILE
 stop "$dir/slurmd.pid"
 stop "$dir/slurmctld.pid"
 stop "$dir/munged.pid"
-# job steps whose slurmd is gone: slurmstepd processes of this folder's spool
+# job steps whose slurmd is gone: slurmstepd processes of this folder (a fixed string
+# ending in /: /tmp/megatest-slurm does not match /tmp/megatest-slurm2)
 for p in /proc/[0-9]*; do
     pid=${p#/proc/}
     cmd=$(tr '\0' ' ' < "$p/cmdline" 2>/dev/null || true)
     case "$cmd" in
-        *slurmstepd*) grep -qs "$dir" "$p/environ" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true ;;
+        *slurmstepd*) grep -qsF -- "$dir/" "$p/environ" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true ;;
     esac
 done
 echo "slurm-down: stopped ($dir)" >&2
