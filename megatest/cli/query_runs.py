@@ -256,9 +256,10 @@ def query_data(
              "item": t.item_path, "category": d.category, "variable": d.variable,
              "value": d.value, "expected": d.expected, "tol": d.tol, "units": d.units or "",
              "status": d.status, "type": d.type, "comment": d.comment}
-            for run in matching_runs(store, sel)
+            for run, data in ((run, store.get_run_data(run.id, category))
+                              for run in matching_runs(store, sel))
             for t in iter_matching_tests(store, run, sel)
-            for d in store.get_test_data(run.id, t.id, category)
+            for d in data.get(t.id, ())
         )
         rows_out.emit(rows, fmt, _data_line)
 

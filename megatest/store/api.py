@@ -114,7 +114,20 @@ class SqliteStore(LeanStore):
         self, run_id: int, test_id: int, category_patt: str | None = None
     ) -> list[TestDataRecord]:
         """A test's data rows (categories matching `category_patt`), by category, variable."""
-        where, args = "test_id=?", [test_id]
+        return self._data_rows(run_id, "test_id=?", [test_id], category_patt)
+
+    def get_run_data(
+        self, run_id: int, category_patt: str | None = None
+    ) -> dict[int, list[TestDataRecord]]:
+        """Every test's data rows of the run in one read: test id -> its rows, by category,
+        variable (a listing over many tests, without a query per test)."""
+        by_test: dict[int, list[TestDataRecord]] = {}
+        for rec in self._data_rows(run_id, "1", [], category_patt):
+            by_test.setdefault(rec.test_id, []).append(rec)
+        return by_test
+
+    def _data_rows(self, run_id: int, where: str, args: list[Any],
+                   category_patt: str | None) -> list[TestDataRecord]:
         category = name_where("category", category_patt)
         if category is not None:
             where, args = f"{where} AND {category[0]}", [*args, *category[1]]

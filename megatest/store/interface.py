@@ -177,3 +177,6 @@ class Store(Protocol):
 
     def get_test_data(self, run_id: int, test_id: int,
                       category_patt: str | None = None) -> list[TestDataRecord]: ...
+
+    def get_run_data(self, run_id: int,
+                     category_patt: str | None = None) -> dict[int, list[TestDataRecord]]: ...
