@@ -62,13 +62,16 @@ def candidates(area: str | os.PathLike, now: float | None = None) -> list[packet
 
 
 def find_server(area: str | os.PathLike, now: float | None = None) -> Found | None:
-    """The first server, in order of preference, that answers a ping."""
+    """The first server, in order of preference, that answers a ping for this area. (A copy
+    of an area made while its server ran holds that server's packets and secret: the
+    original's server answers, and is passed over.)"""
     secret = read_secret(area)
     if secret is None:
         return None  # no server was ever started here
+    real = os.path.realpath(area)
     for packet in candidates(area, now):
         info = ping(packet, secret)
-        if info is not None:
+        if info is not None and os.path.realpath(str(info.get("area", real))) == real:
             return Found(packet, info)
     return None
 

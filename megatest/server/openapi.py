@@ -96,7 +96,7 @@ def description() -> dict[str, Any]:
             "/runs/{run_id}/writes": {"post": {
                 "summary": "write a batch of a run's test writes; answered once committed",
                 "parameters": [run_id, {
-                    "name": "X-Megatest-Area", "in": "header", "required": False,
+                    "name": wire.AREA_HEADER, "in": "header", "required": False,
                     "description": "the writing client's area (real path); another area's: 409",
                     "schema": {"type": "string"}}],
                 "requestBody": {"required": True, "content": json_of("#/components/schemas/Batch")},

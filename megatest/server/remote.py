@@ -22,6 +22,7 @@ import os
 from megatest.errors import UsageError
 from megatest.server import client, packets
 from megatest.server.secret import read_secret
+from megatest.server.wire import AREA_HEADER
 
 TYPE_CHECKING = False  # not typing's: it costs the helpers' calls several ms
 if TYPE_CHECKING:
@@ -199,7 +200,7 @@ class RemoteWriter:
             status, payload = self._conn.request(
                 "POST", f"/runs/{self.run_id}/writes",
                 {"Authorization": f"Bearer {self._secret}", "Content-Type": "application/json",
-                 "X-Megatest-Area": self._real_area},
+                 AREA_HEADER: self._real_area},
                 body)
         except ConnectionFailed:
             return 0, ""

@@ -25,7 +25,6 @@ from megatest.server import packets, reads, wire
 from megatest.server.secret import ensure_secret
 from megatest.server.writers import Refused, RunWriters
 
-AREA_HEADER = "X-Megatest-Area"  # the writing client's area, real path
 MAX_BODY = 16 * 1024 * 1024  # bytes: a full batch of test data is far smaller
 _WRITES_PATH = re.compile(r"/runs/([0-9]{1,18})/writes")
 _TESTS_PATH = re.compile(r"/runs/([0-9]{1,18})/tests")
@@ -166,7 +165,7 @@ class Handler(BaseHTTPRequestHandler):
         if match is None:
             self._refuse(HTTPStatus.METHOD_NOT_ALLOWED, f"no POST endpoint {self.path}")
             return
-        claimed = self.headers.get(AREA_HEADER)
+        claimed = self.headers.get(wire.AREA_HEADER)
         if claimed is not None and claimed != self.state.real_area:
             # a copy of the area took this area's .meta/ (secret and packets) along: its
             # writes must not land in this area's dbs

@@ -21,6 +21,7 @@ TYPE_CHECKING = False  # not typing's: the helpers' client imports this module
 if TYPE_CHECKING:
     from megatest.store.writes import Write
 
+AREA_HEADER = "X-Megatest-Area"  # the writing client's area, real path (another's: 409)
 MAX_WRITES = 10_000  # per batch: a runner's loop turn writes far fewer
 MAX_BATCH_ID = 64
 DATA_FIELDS = ("category", "variable", "value", "expected", "tol", "units", "comment", "status",

@@ -160,3 +160,7 @@ def test_a_copy_of_the_area_writes_to_its_own_db_not_through_the_originals_serve
 
     with open_store(copy, create=False) as store:
         assert [d.variable for d in store.get_test_data(run_area.run_id, build)] == ["copied"]
+    from megatest.server import client
+
+    assert client.find_server(copy) is None  # the original's server answers, and is passed over
+    assert client.find_server(run_area.root).packet.port == served.packet.port
