@@ -179,19 +179,21 @@ def _db_targets(top: Path, patterns: str | None) -> list[str]:
 @app.command("disks")
 def disks_cmd(ctx: typer.Context, fmt: FormatOption = "text", area: AreaOption = None) -> None:
     """List the disks of megatest.config's [disks] section, where runs are made: name => path
-    (json and csv add the free space, in KB)."""
-    import shutil
-
+    (json and csv add the free space, in KB, as the launcher measures it to choose one)."""
     from megatest.cli import rows_out
     from megatest.config.megatest_config import read_megatest_config
+    from megatest.errors import ConfigError
+    from megatest.executor.workarea import free_space_kb
 
     rows_out.check(fmt)
     config = read_megatest_config(resolve_area(ctx, area))
 
     def free_kb(path: str) -> int | None:
+        if fmt == "text":
+            return None  # not shown: a dead mount or a slow free-space-script costs nothing
         try:
-            return shutil.disk_usage(path).free // 1024
-        except OSError:
+            return free_space_kb(path, config.setup.free_space_script)
+        except (OSError, ConfigError):
             return None
 
     rows_out.emit(({"name": name, "path": path, "free_kb": free_kb(path)}

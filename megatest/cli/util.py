@@ -145,14 +145,10 @@ def _write(body: str, output: Path | None) -> None:
     if output is None:
         typer.echo(body, nl=False)
         return
-    import os
-    import tempfile
+    from megatest.report.files import replacing
 
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
+    with replacing(output) as out:
         out.write(body)
-    os.replace(tmp, output)
 
 
 @app.command("html")

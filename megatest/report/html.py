@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from megatest.report import cases
+from megatest.report.files import replacing
 from megatest.report.htmlpage import Markup, cell, link, page, table
 from megatest.report.logs import log_files, step_log
 
@@ -51,11 +51,8 @@ def href(path: Path | str, start: Path) -> str:
 
 
 def _write(path: Path, body: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
+    with replacing(path) as out:
         out.write(body)
-    os.replace(tmp, path)
 
 
 @dataclass

@@ -17,7 +17,6 @@ renamed over it, so a reader never sees half of one.
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import tempfile
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from megatest.report import cases
+from megatest.report.files import replacing
 from megatest.report.logs import final_log, step_log, tail
 from megatest.report.xmltext import attr, text
 
@@ -78,16 +78,8 @@ class JUnitExport:
 
     def write_file(self, path: Path, runs: Iterable[cases.RunTests]) -> Counts:
         """Write the document to `path` atomically; returns the totals."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                totals = self.write(out, runs)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return totals
+        with replacing(path) as out:
+            return self.write(out, runs)
 
     def write(self, out: IO[str], runs: Iterable[cases.RunTests]) -> Counts:
         """Write the document to `out`; returns the totals."""
