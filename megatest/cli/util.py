@@ -13,16 +13,10 @@ if TYPE_CHECKING:
     from megatest.store.records import RunRecord
 
 from megatest.cli.common import AreaOption, check_format, resolve_area
+from megatest.cli.query_runs import RunnamePattern, TargetPattern
 from megatest.cli.runs import TestpattOption
 
 app = typer.Typer(no_args_is_help=True)
-
-TargetPattern = Annotated[
-    str | None, typer.Option("--target", help="Target pattern, % is a wildcard (default: all).")
-]
-RunnamePattern = Annotated[
-    str | None, typer.Option("--runname", help="Run name pattern, % is a wildcard (default: all).")
-]
 
 
 def _runs(ctx: typer.Context, area: Path | None, target: str | None, runname: str | None):

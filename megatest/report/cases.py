@@ -18,13 +18,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from megatest.store.state import PASS_STATUSES
+
 if TYPE_CHECKING:
     from megatest.store.interface import Store
     from megatest.store.records import RunRecord, StepRecord, TestRecord
 
 PASSED, FAILURE, ERROR, SKIPPED, PENDING = "passed", "failure", "error", "skipped", "pending"
 
-PASS_STATUSES = frozenset({"PASS", "WARN", "WAIVED"})
 FAILURE_STATUSES = frozenset({"FAIL", "CHECK"})
 # the test is not over yet: a live report leaves it out
 IN_FLIGHT_STATES = frozenset({"LAUNCHED", "REMOTEHOSTSTART", "RUNNING", "KILLREQ"})
@@ -82,11 +83,8 @@ class RunTests:
     tests: Iterator[TestRecord]
 
 
-def run_leaves(store: Store, runs: Iterable[RunRecord], testpatt: str | None = None,
-               states: Iterable[str] | None = None,
-               statuses: Iterable[str] | None = None) -> Iterator[RunTests]:
+def run_leaves(store: Store, runs: Iterable[RunRecord],
+               testpatt: str | None = None) -> Iterator[RunTests]:
     """Each run with its leaf tests, read a page at a time (the query `query tests` uses)."""
-    state_list, status_list = list(states or ()) or None, list(statuses or ()) or None
     for run in runs:
-        yield RunTests(run, leaves(store.iter_tests(run.id, testpatt or "%", state_list,
-                                                    status_list)))
+        yield RunTests(run, leaves(store.iter_tests(run.id, testpatt or "%")))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -145,11 +145,11 @@ class TestWriter:
     def in_batch(self) -> bool:
         return self._batch_depth > 0
 
-    def _tx(self) -> _CallTx | _NoTx:
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
         """One call's transaction: its own BEGIN IMMEDIATE, or a savepoint inside a batch;
         nothing inside apply(), whose error leaves its whole batch block (rolled back)."""
         if self._applying:
-            return _NoTx(self.conn)
+            return nullcontext(self.conn)
         return _CallTx(self.conn, savepoint=self._batch_depth > 0)
 
     @contextmanager
@@ -452,21 +452,6 @@ def _field_columns(fields: Mapping[str, Any]) -> dict[str, Any]:
     if unknown:
         raise UsageError(f"cannot set test field(s) {', '.join(sorted(unknown))}")
     return columns
-
-
-class _NoTx:
-    """A call inside apply(): the batch block around it is its transaction."""
-
-    __slots__ = ("conn",)
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> sqlite3.Connection:
-        return self.conn
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        return None
 
 
 class _CallTx:
