@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from megatest.cli import rows_out
 from megatest.cli.common import AreaOption, FormatOption, resolve_area
 from megatest.cli.query_config import (
     DEFAULT_FORMAT,
@@ -17,6 +18,7 @@ from megatest.cli.query_config import (
     show,
     to_json,
 )
+from megatest.cli.rows_out import RowsFormat
 from megatest.errors import UsageError
 
 app = typer.Typer(no_args_is_help=True)
@@ -113,19 +115,15 @@ def runconfig_cmd(
 @app.command("keys")
 def keys_cmd(
     ctx: typer.Context,
-    fmt: FormatOption = "text",
+    fmt: RowsFormat = "text",
     area: AreaOption = None,
 ) -> None:
     """List the target fields (the fields section of megatest.config), in order."""
-    from megatest.cli import rows_out
     from megatest.config.megatest_config import read_megatest_config
 
     rows_out.check(fmt)
     config = read_megatest_config(resolve_area(ctx, area))
-    if fmt == "json":
-        typer.echo(to_json(config.fields))
-    else:
-        rows_out.emit(({"key": name} for name in config.fields), fmt, lambda row: row["key"])
+    rows_out.emit_values(config.fields, fmt, "key")
     _finish(2 if print_diagnostics(config.diagnostics) else 0)
 
 
@@ -139,13 +137,11 @@ def targets_cmd(
     db: Annotated[
         bool, typer.Option("--db", help="The targets the area's runs used (from its database).")
     ] = False,
-    fmt: FormatOption = "text",
+    fmt: RowsFormat = "text",
     area: AreaOption = None,
 ) -> None:
     """List the section names of runconfigs.config (the known targets), sorted; with --db,
     the targets of the recorded runs, in the order first run."""
-    from megatest.cli import rows_out
-
     rows_out.check(fmt)
     top = resolve_area(ctx, area)
     diagnostics: list = []
@@ -155,10 +151,7 @@ def targets_cmd(
         from megatest.config.runconfigs import list_targets
 
         names, diagnostics = list_targets(top, target)
-    if fmt == "json":
-        typer.echo(to_json(names))
-    else:
-        rows_out.emit(({"target": name} for name in names), fmt, lambda row: row["target"])
+    rows_out.emit_values(names, fmt, "target")
     _finish(2 if print_diagnostics(diagnostics) else 0)
 
 
@@ -177,10 +170,9 @@ def _db_targets(top: Path, patterns: str | None) -> list[str]:
 
 
 @app.command("disks")
-def disks_cmd(ctx: typer.Context, fmt: FormatOption = "text", area: AreaOption = None) -> None:
+def disks_cmd(ctx: typer.Context, fmt: RowsFormat = "text", area: AreaOption = None) -> None:
     """List the disks of megatest.config's [disks] section, where runs are made: name => path
     (json and csv add the free space, in KB, as the launcher measures it to choose one)."""
-    from megatest.cli import rows_out
     from megatest.config.megatest_config import read_megatest_config
     from megatest.errors import ConfigError
     from megatest.executor.workarea import free_space_kb
@@ -218,14 +210,13 @@ def area_tests_cmd(
         str | None,
         typer.Option("--modepatt", help="Take the test pattern from this runconfigs variable."),
     ] = None,
-    fmt: FormatOption = "text",
+    fmt: RowsFormat = "text",
     area: AreaOption = None,
 ) -> None:
     """List the tests and items a run would select, with their prerequisites.
 
     Nothing is run, except the `system` commands some testconfigs use to compute items.
     """
-    from megatest.cli import rows_out
     from megatest.config.area import open_area
 
     rows_out.check(fmt)

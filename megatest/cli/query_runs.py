@@ -201,12 +201,7 @@ def test_paths_cmd(
 
 def _paths_out(paths: Iterable[str], fmt: str) -> None:
     """One path a line; json: a list of them; csv: a `path` column."""
-    if fmt == "json":
-        import json
-
-        typer.echo(json.dumps(list(paths), indent=2))
-        return
-    rows_out.emit(({"path": p} for p in paths), fmt, lambda row: row["path"])
+    rows_out.emit_values(paths, fmt, "path")
 
 
 def test_files_cmd(

@@ -36,6 +36,14 @@ def emit(rows: Iterable[Mapping[str, Any]], fmt: str,
             typer.echo(text(row))
 
 
+def emit_values(values: Iterable[str], fmt: str, column: str) -> None:
+    """Plain values: one a line; json: a list of them; csv: one `column`."""
+    if fmt == "json":
+        typer.echo(json.dumps(list(values), indent=2, ensure_ascii=False))
+    else:
+        emit(({column: value} for value in values), fmt, lambda row: row[column])
+
+
 def _json(rows: Iterable[Mapping[str, Any]]) -> None:
     first = True
     for row in rows:
