@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from megatest.report import logs
 from megatest.store.state import PASS_STATUSES
 
 if TYPE_CHECKING:
@@ -88,3 +89,18 @@ def run_leaves(store: Store, runs: Iterable[RunRecord],
     """Each run with its leaf tests, read a page at a time (the query `query tests` uses)."""
     for run in runs:
         yield RunTests(run, leaves(store.iter_tests(run.id, testpatt or "%")))
+
+
+def failure(store: Store, test: TestRecord, limit: int = logs.TAIL_BYTES) -> tuple[str | None, str]:
+    """Why a test failed, for a report: the failing step's summary (None when no step
+    failed) and the details, that summary then the last `limit` bytes of the log that
+    says most (the step's own, else the test's final log), headed by its path."""
+    step = failing_step(store.get_steps(test.run_id, test.id))
+    said = None
+    if step is not None:
+        said = f"step {step.stepname} ended {step.status}"
+        if step.comment:
+            said += f": {step.comment}"
+    log = logs.step_log(test, step) if step is not None else logs.final_log(test)
+    shown = f"--- {log} (last lines) ---\n" + logs.tail(log, limit) if log else ""
+    return said, "\n".join(part for part in (said, shown) if part)

@@ -28,7 +28,6 @@ from typing import IO, TYPE_CHECKING
 
 from megatest.report import cases
 from megatest.report.files import replacing
-from megatest.report.logs import final_log, step_log, tail
 from megatest.report.xmltext import attr, text
 
 if TYPE_CHECKING:
@@ -148,15 +147,6 @@ class JUnitExport:
 
     def _failure(self, test: TestRecord) -> tuple[str, str]:
         """The failure's one-line message and its details: the failing step, its log's tail."""
-        steps = self.store.get_steps(test.run_id, test.id)
-        step = cases.failing_step(steps)
+        said, details = cases.failure(self.store, test)
         message = cases.reason(test)
-        if step is None:
-            log = final_log(test)
-            return message, (f"--- {log} (last lines) ---\n" + tail(log)) if log else ""
-        said = f"step {step.stepname} ended {step.status}"
-        if step.comment:
-            said += f": {step.comment}"
-        log = step_log(test, step)
-        details = said + (f"\n--- {log} (last lines) ---\n" + tail(log) if log else "")
-        return f"{message} ({said})", details
+        return (f"{message} ({said})" if said else message), details

@@ -171,13 +171,7 @@ def _replay_test(emit: Emitter, store: Store, run: RunRecord, test: TestRecord,
 
 
 def _details(store: Store, test: TestRecord) -> str:
-    from megatest.report.logs import step_log, tail
-
-    step = cases.failing_step(store.get_steps(test.run_id, test.id))
-    if step is None:
-        return cases.reason(test)
-    said = f"step {step.stepname} ended {step.status}" + (f": {step.comment}" if step.comment else "")
-    return said + "\n" + tail(step_log(test, step), DETAILS_BYTES)
+    return cases.failure(store, test, DETAILS_BYTES)[1] or cases.reason(test)
 
 
 def _stamp(epoch: int | None) -> str:
