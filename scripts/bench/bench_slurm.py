@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,20 +31,19 @@ from pathlib import Path
 
 GOAL = 1.3
 MEGATEST = str(Path(sys.executable).with_name("megatest"))
-DEFAULT_CONF = "/tmp/megatest-slurm/slurm.conf"
+UP = Path(__file__).resolve().parents[1] / "slurm" / "up.sh"
 
 
 def slurm_env() -> dict[str, str] | None:
-    env = dict(os.environ)
-    env.setdefault("SLURM_CONF", DEFAULT_CONF)
-    if shutil.which("sbatch") is None or not os.path.exists(env["SLURM_CONF"]):
-        return None
+    """This environment with the SLURM_CONF of a Slurm whose node takes jobs, or None
+    (scripts/slurm/up.sh --check)."""
     try:
-        out = subprocess.run(["sinfo", "-h", "-o", "%T"], env=env, capture_output=True,
-                             text=True, timeout=20)
+        out = subprocess.run(["sh", str(UP), "--check"], capture_output=True, text=True,
+                             timeout=30)
     except subprocess.TimeoutExpired:
         return None
-    return env if out.returncode == 0 and out.stdout.strip() else None
+    conf = out.stdout.strip().partition("=")[2]
+    return {**os.environ, "SLURM_CONF": conf} if out.returncode == 0 and conf else None
 
 
 def make_area(top: Path, items: int, per_job: str = "auto") -> Path:

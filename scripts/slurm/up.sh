@@ -5,8 +5,11 @@
 # No systemd: the daemons are started by hand and found again by their pid files.
 #
 #   scripts/slurm/up.sh          start (or find running) and print `export SLURM_CONF=...`
+#   scripts/slurm/up.sh --check  print it only when a Slurm answers with a node that takes
+#                                jobs ($SLURM_CONF's, else the folder's); exit 1 otherwise
 #   scripts/slurm/down.sh        stop the daemons this script started, by pid
 #
+# --check is the one test of "Slurm is up" for .ci/run, the e2e tests and the benchmark.
 # Idempotent: when the daemons of the folder run and answer, it only prints the export line.
 # Debian/Ubuntu packages: slurmctld slurmd slurm-client munge (installed with apt when
 # missing and run as root); slurm-wlm-torque adds qsub/qstat/qdel for the PBS path.
@@ -26,6 +29,13 @@ alive() {  # alive PIDFILE: the process of a pid file runs
 answers() {
     SLURM_CONF="$conf" sinfo -h -o '%T' 2>/dev/null | grep -Eq '^(idle|mixed|allocated|completing)'
 }
+
+if [ "${1:-}" = --check ]; then
+    conf=${SLURM_CONF:-$conf}
+    [ -e "$conf" ] && command -v sinfo >/dev/null 2>&1 && answers || exit 1
+    echo "export SLURM_CONF=$conf"
+    exit 0
+fi
 
 install_packages() {
     missing=""

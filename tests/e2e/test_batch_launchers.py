@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import select
-import shutil
 import signal
 import subprocess
 from pathlib import Path
@@ -21,19 +20,18 @@ from tests.e2e.conftest import wait_for
 TARGET = "x/y"
 FAKE_LSF = Path(__file__).resolve().parents[1] / "launch" / "fakelsf"
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "demo"
-DEFAULT_CONF = "/tmp/megatest-slurm/slurm.conf"
+UP = Path(__file__).resolve().parents[2] / "scripts" / "slurm" / "up.sh"
 
 
 def _slurm_conf() -> str | None:
-    conf = os.environ.get("SLURM_CONF") or DEFAULT_CONF
-    if not os.path.exists(conf) or shutil.which("sinfo") is None:
-        return None
+    """The SLURM_CONF of a Slurm whose node takes jobs (scripts/slurm/up.sh --check)."""
     try:
-        out = subprocess.run(["sinfo", "-h", "-o", "%T"], env={**os.environ, "SLURM_CONF": conf},
-                             capture_output=True, text=True, timeout=20)
+        out = subprocess.run(["sh", str(UP), "--check"], capture_output=True, text=True,
+                             timeout=30)
     except subprocess.TimeoutExpired:
         return None
-    return conf if out.returncode == 0 and out.stdout.strip() else None
+    conf = out.stdout.strip().partition("=")[2]
+    return conf if out.returncode == 0 and conf else None
 
 
 @pytest.fixture
