@@ -74,10 +74,10 @@ all: build
 build: $(BINARY) $(MANPAGE) $(COMPLETIONS)
 	@$(VPY) scripts/dist/figures.py --binary $(BINARY) --python $(VPY) --out $(BUILD_DIR)/figures.txt
 
-# Only the `build` extra's requirements: megatest itself stays installed as $(STAMP) did it.
+# The `build` extra's requirements, by the same script as the dev venv's (megatest itself
+# stays installed as $(STAMP) did it: the source tree on a .pth line).
 $(BUILD_STAMP): $(STAMP) pyproject.toml
-	$(VPY) -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["build"]))' > $(VENV)/.build-requirements.txt
-	$(VPY) -m pip install --quiet -r $(VENV)/.build-requirements.txt
+	$(VPY) scripts/dev_venv.py build
 	touch $@
 
 # Rebuild when the profile's build flags change, not whenever ./configure rewrites config.mk

@@ -95,7 +95,9 @@ need_command() {
 }
 
 make_area() {
-    area=$work/area
+    # make_area DIR: a fresh area in DIR, a copy of the example area (without what runs
+    # left in it) or, where there is none, a small one of its own
+    area=$1
     if [ -d "$root/examples/demo" ]; then
         cp -R "$root/examples/demo" "$area"
         rm -rf "$area/.db" "$area/links" "$area/runs" "$area/lt"
@@ -160,7 +162,7 @@ if completion zsh && grep -q "compdef" "$out"; then ok "zsh completion"; else
 sections=$("$binary" --help | sed -n '/^Commands:/,$p' | sed -n 's/^  \([a-z][a-z-]*\) .*/\1/p')
 registered() { echo "$sections" | grep -qx "$1"; }
 
-make_area
+make_area "$work/area"
 cd "$area"
 
 section_query() {
@@ -302,11 +304,7 @@ section_batch() {
     # A blocking template launcher that runs the job script here stands in for the batch
     # system (the real ones are tested by the suite).
     batch=$work/batch-area
-    rm -rf "$batch"
-    cp -R "$area" "$batch"
-    rm -rf "$batch/.db" "$batch/links" "$batch/runs" "$batch/lt" "$batch/.meta"
-    mkdir "$batch/runs"
-    sed -i "s|$area|$batch|g" "$batch/megatest.config"
+    (make_area "$batch") >/dev/null  # a subshell: $area stays the main area
     printf '\n[jobtools]\nlauncher template\n\n[template]\nsubmit sh {script}\nsync yes\n' \
         >>"$batch/megatest.config"
     expect "a batch job runs the test through the binary's test execute" "" --area "$batch" \
