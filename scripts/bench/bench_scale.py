@@ -30,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from itemarea import items_area  # beside this script
+
 VENV_BIN = Path(sys.executable).parent
 TARGET = "bench/x"
 RATIO_GOAL = 1.5
@@ -37,21 +39,8 @@ RSS_GOAL_MB = 500
 
 
 def write_area(root: Path, items: int) -> Path:
-    area = root / f"area{items}"
-    (area / "runs").mkdir(parents=True)
-    (area / "megatest.config").write_text(
-        "[fields]\nSYSTEM TEXT\nRELEASE TEXT\n\n"
-        "[setup]\nmax_concurrent_jobs 2\nlinktree #{getenv MT_RUN_AREA_HOME}/lt\n\n"
-        "[disks]\ndisk0 #{getenv MT_RUN_AREA_HOME}/runs\n"
-    )
-    (area / "runconfigs.config").write_text(f"[default]\n\n[{TARGET}]\n")
-    test = area / "tests" / "t"
-    test.mkdir(parents=True)
-    # the items come from a command, as big item lists do: a literal list of 100,000 values
-    # would make the testconfig (copied into every item's work area) 600 kB, 60 GB in all
-    (test / "testconfig").write_text(
-        f"[items]\nN [system seq 0 {items - 1}]\n\n[ezsteps]\nstep true\n")
-    return area
+    return items_area(root / f"area{items}", items, jobs=2, fields=("SYSTEM", "RELEASE"),
+                      targets=(TARGET,))
 
 
 def run_once(area: Path, runname: str) -> dict[str, float]:

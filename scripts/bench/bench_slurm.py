@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from itemarea import items_area  # beside this script
+
 GOAL = 1.3
 MEGATEST = str(Path(sys.executable).with_name("megatest"))
 UP = Path(__file__).resolve().parents[1] / "slurm" / "up.sh"
@@ -47,18 +49,8 @@ def slurm_env() -> dict[str, str] | None:
 
 
 def make_area(top: Path, items: int, per_job: str = "auto") -> Path:
-    area = top / f"area{per_job}"
-    (area / "tests" / "t").mkdir(parents=True)
-    (area / "runs").mkdir()
-    (area / "megatest.config").write_text(
-        "[fields]\nSYSTEM TEXT\n\n[setup]\n"
-        f"max_concurrent_jobs {items}\nlinktree #{{getenv MT_RUN_AREA_HOME}}/lt\n\n"
-        "[disks]\ndisk0 #{getenv MT_RUN_AREA_HOME}/runs\n\n[jobtools]\nlauncher slurm\n\n"
-        f"[slurm]\ntests-per-job {per_job}\n")
-    (area / "runconfigs.config").write_text("[default]\n")
-    (area / "tests" / "t" / "testconfig").write_text(
-        f"[items]\nN {' '.join(str(i) for i in range(items))}\n\n[ezsteps]\nstep true\n")
-    return area
+    return items_area(top / f"area{per_job}", items, jobs=items,
+                      extra=f"\n[jobtools]\nlauncher slurm\n\n[slurm]\ntests-per-job {per_job}\n")
 
 
 def time_megatest(area: Path, env: dict[str, str], runname: str) -> float:
