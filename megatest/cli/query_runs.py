@@ -116,17 +116,19 @@ def _run_with_tests(store: Any, run: Any, sel: Any) -> dict[str, Any]:
     return row
 
 
-def _run_lines(rows: list[dict[str, Any]]) -> None:
-    import time as _time
+def _when(stamp: int | None) -> str:
+    import time
 
-    def when(stamp: int | None) -> str:
-        return _time.strftime("%Y-%m-%d %H:%M:%S", _time.localtime(stamp)) if stamp else "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp)) if stamp else "-"
+
+
+def _run_lines(rows: list[dict[str, Any]]) -> None:
 
     for r in rows:
         lock = "  locked" if r["locked"] else ""
         typer.echo(f"{r['id']:>5}  {r['target']}/{r['runname']:<20} {r['state']:<10} "
                    f"{r['status']:<8} pass {r['pass_count']:<4} fail {r['fail_count']:<4} "
-                   f"{when(r['event_time'])} -> {when(r['end_time'])}{lock}")
+                   f"{_when(r['event_time'])} -> {_when(r['end_time'])}{lock}")
 
 
 def query_tests(
@@ -161,9 +163,7 @@ def query_tests(
 
 
 def _test_line(r: Any) -> str:
-    import time as _time
-
-    start = _time.strftime("%Y-%m-%d %H:%M:%S", _time.localtime(r["start"])) if r["start"] else "-"
+    start = _when(r["start"])
     name = f"{r['test']}/{r['item']}" if r["item"] else r["test"]
     return (f"{r['target']}/{r['runname']}  {name:<30} {r['state']:<12} {r['status']:<10} "
             f"{start}  {r['duration']:>5}s  {r['rundir']}  {r['comment']}")

@@ -166,10 +166,10 @@ def text(diff: Diff) -> str:
 
 def html(diff: Diff, generated: str) -> str:
     """The diff as one HTML page: the two runs, the share of each class, every change."""
-    from megatest.report.htmlpage import cell, page, table
+    from megatest.report.htmlpage import cell, page, table, when
 
     total = sum(diff.counts.values()) or 1
-    runs = [f"<tr>{cell(side)}{cell(r.target)}{cell(r.runname)}{cell(_when(r.event_time))}</tr>"
+    runs = [f"<tr>{cell(side)}{cell(r.target)}{cell(r.runname)}{cell(when(r.event_time))}</tr>"
             for side, r in (("source", diff.src), ("destination", diff.dest))]
     summary = [f"<tr>{cell(name, name)}{cell(diff.counts.get(name, 0))}"
                f"{cell(f'{100 * diff.counts.get(name, 0) / total:.1f}%')}</tr>"
@@ -187,7 +187,3 @@ def html(diff: Diff, generated: str) -> str:
     return page(f"Diff: {title}", body)
 
 
-def _when(epoch: int | None) -> str:
-    import time
-
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch)) if epoch else "-"

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,7 @@ from urllib.parse import quote
 
 from megatest.report import cases
 from megatest.report.files import replacing
-from megatest.report.htmlpage import Markup, cell, link, page, table
+from megatest.report.htmlpage import Markup, cell, link, page, table, when
 from megatest.report.logs import log_files, step_log
 
 if TYPE_CHECKING:
@@ -32,10 +31,6 @@ if TYPE_CHECKING:
     from megatest.store.records import RunRecord, StepRecord, TestRecord
 
 Key = tuple[str, str]
-
-
-def _when(epoch: int | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch)) if epoch else "-"
 
 
 def target_page(target: str) -> str:
@@ -93,7 +88,7 @@ class HtmlSite:
             f"<tr>{cell(Markup(link(target_page(r.target), r.target)))}"
             f"{cell(Markup(link(f'runs/{r.id}/index.html', r.runname)))}"
             f"{cell(r.state)}{cell(r.status, r.status)}{cell(r.pass_count)}{cell(r.fail_count)}"
-            f"{cell(_when(r.event_time))}</tr>"
+            f"{cell(when(r.event_time))}</tr>"
             for r in runs
         ]
         listed = "".join(f"<li>{link(target_page(t), t)}</li>" for t in sorted(targets))
@@ -102,7 +97,7 @@ class HtmlSite:
         self._put(self.folder / "index.html", "Megatest runs", body)
 
     def _target_page(self, target: str, matrix: _Matrix) -> None:
-        head = ["test"] + [f"{r.runname} ({_when(r.event_time)})" for r in matrix.runs]
+        head = ["test"] + [f"{r.runname} ({when(r.event_time)})" for r in matrix.runs]
         rows = []
         for key in sorted(matrix.cells):
             name = f"{key[0]}({key[1]})" if key[1] else key[0]
@@ -126,7 +121,7 @@ class HtmlSite:
             matrix.cells.setdefault(key, {})[run.id] = (test.status, test.id)
             rows.append(
                 f"<tr>{cell(Markup(link(f'{test.id}.html', test.fullname)))}{cell(test.state)}"
-                f"{cell(test.status, test.status)}{cell(_when(test.event_time))}"
+                f"{cell(test.status, test.status)}{cell(when(test.event_time))}"
                 f"{cell(test.run_duration or 0)}{cell(test.comment)}</tr>")
             self._test_page(run, test, folder)
         body = (f"<p>{link('../../index.html', 'all runs')} | "
@@ -138,7 +133,7 @@ class HtmlSite:
         steps = self.store.get_steps(run.id, test.id)
         record = [("target", run.target), ("run", run.runname), ("state", test.state),
                   ("status", test.status), ("comment", test.comment), ("host", test.host),
-                  ("started", _when(test.event_time)), ("seconds", test.run_duration or 0),
+                  ("started", when(test.event_time)), ("seconds", test.run_duration or 0),
                   ("run directory", test.rundir)]
         body = (f"<p>{link('index.html', 'run ' + run.runname)} | "
                 f"{link('../../index.html', 'all runs')}</p>\n"
@@ -167,8 +162,8 @@ class HtmlSite:
             took = (end.event_time - start.event_time
                     if start and end and start.event_time and end.event_time else "")
             rows.append(
-                f"<tr>{cell(name)}{cell(_when(start.event_time if start else None))}"
-                f"{cell(_when(end.event_time if end else None))}{cell(last.status)}"
+                f"<tr>{cell(name)}{cell(when(start.event_time if start else None))}"
+                f"{cell(when(end.event_time if end else None))}{cell(last.status)}"
                 f"{cell(took)}{cell(last.comment)}"
                 f"{cell(Markup(link(href(log, folder), log.name)) if log else '')}</tr>")
         return table(["step", "start", "end", "status", "seconds", "comment", "log"], rows)

@@ -3,7 +3,14 @@ no script and nothing fetched, so a page opens from disk (or a mail) as it is.""
 
 from __future__ import annotations
 
+import time
+
 from megatest.report.xmltext import attr, text
+
+
+def when(epoch: int | None) -> str:
+    """A row's time as the pages show it (local time; `-` for none)."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch)) if epoch else "-"
 
 STYLE = """
 body { font-family: sans-serif; margin: 1em 2em; color: #222; }

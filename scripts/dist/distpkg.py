@@ -27,7 +27,7 @@ from pathlib import Path
 import elfdeps
 import pkgdocs
 
-PACKAGE_NAME = "megatest"
+PACKAGE_NAME = pkgdocs.PACKAGE_NAME
 # The executable inside the program folder; `megatest/` beside it holds the package's data.
 EXECUTABLE = "megatest.bin"
 # (rpmlint: the summary does not repeat the package name)
@@ -185,7 +185,7 @@ def deb_control(
 ) -> str:
     lines = [
         f"Package: {PACKAGE_NAME}",
-        f"Version: {version}-1",
+        f"Version: {version}-{pkgdocs.DEB_REVISION}",
         f"Architecture: {profile.values['PKG_ARCH']}",
         f"Maintainer: {maintainer}",
         f"Installed-Size: {installed_kib}",
@@ -354,7 +354,7 @@ def build_deb(profile: Profile, staged: Path, build: Build, out_dir: Path) -> Pa
     conffiles = deb_conffiles(staged)
     if conffiles:
         (control_dir / "conffiles").write_text("".join(f"{name}\n" for name in conffiles))
-    target = out_dir / f"{PACKAGE_NAME}_{build.version}-1_{profile.values['PKG_ARCH']}.deb"
+    target = out_dir / f"{PACKAGE_NAME}_{build.version}-{pkgdocs.DEB_REVISION}_{profile.values['PKG_ARCH']}.deb"
     subprocess.run(
         ["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(staged), str(target)],
         check=True, env={**os.environ, "SOURCE_DATE_EPOCH": str(build.epoch)},

@@ -9,6 +9,7 @@ import gzip
 import time
 
 PACKAGE_NAME = "megatest"
+DEB_REVISION = "1"  # the Debian revision of every build: version-1
 HOMEPAGE = "https://www.kiatoa.com/fossils/megatest"
 # What the program folder carries besides megatest, and under which licences (for the
 # copyright file: a standalone build ships them all).
@@ -75,7 +76,7 @@ def deb_changelog(version: str, distro_title: str, maintainer: str, epoch: int) 
     """changelog.Debian.gz: one entry for this build, compressed reproducibly."""
     date = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime(epoch))
     text = (
-        f"{PACKAGE_NAME} ({version}-1) unstable; urgency=medium\n\n"
+        f"{PACKAGE_NAME} ({version}-{DEB_REVISION}) unstable; urgency=medium\n\n"
         f"  * Standalone build of megatest {version} for {distro_title}.\n\n"
         f" -- {maintainer}  {date}\n"
     )
